@@ -1,0 +1,1 @@
+"""vrp: data and analysis platform for Violence Reduction Partnerships."""

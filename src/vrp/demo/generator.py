@@ -1,0 +1,188 @@
+"""`generate()`: write a whole synthetic partnership's partner files into one folder.
+
+The Wessex Violence Reduction Partnership is fictional (six districts, ~200 LSOAs, one force), but
+every file it produces has the exact layout of the real file it stands in for, so the full
+pipeline - ingest, quarantine, definitions, reports - can be demonstrated and tested without any
+real or personal data. The same seed always gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vrp.demo import extract, policeuk, reference, truth
+from vrp.demo.crimes import build_streets, build_suspects, simulate_year
+from vrp.demo.geography import Geography, build_geography
+
+Progress = Callable[[str, int, int], None]
+
+EXTRACT_NAME = "wessex_crimes_{year}.csv"
+MAPPING_NAME = "wessex_mapping.toml"
+LOOKUP_NAME = "lsoa21_to_lad.csv"
+BOUNDARIES_NAME = "boundaries_lsoa21.geojson"
+POPULATION_NAME = "population_census2021.csv"
+DEPRIVATION_NAME = "imd2019_lsoa.csv"
+POLICE_UK_DIR = "police_uk"
+GROUND_TRUTH_NAME = "ground_truth.json"
+
+# Sub-streams of the seed: fixed labels, so adding a year never changes another year's data.
+_GEOGRAPHY, _STREETS, _SUSPECTS, _DEPRIVATION = 0, 1, 2, 3
+
+
+@dataclass
+class DemoManifest:
+    """What `generate` wrote, by role, and the data-row count of every file (header excluded)."""
+
+    out_dir: Path
+    seed: int
+    years: tuple[int, ...]
+    extracts: list[Path] = field(default_factory=list)
+    mapping: Path | None = None
+    lsoa_lookup: Path | None = None
+    boundaries: Path | None = None
+    population: Path | None = None
+    deprivation: Path | None = None
+    police_uk: list[Path] = field(default_factory=list)
+    ground_truth: Path | None = None
+    row_counts: dict[str, int] = field(default_factory=dict)  # path relative to out_dir -> rows
+
+    def paths(self) -> list[Path]:
+        """Every written file, references first (the order they should be ingested in)."""
+        single = [self.lsoa_lookup, self.boundaries, self.population, self.deprivation, self.mapping]
+        return [p for p in single if p] + self.extracts + self.police_uk + [self.ground_truth]
+
+
+def generate(out_dir: Path, seed: int = 42, years: tuple[int, ...] = (2022, 2023, 2024, 2025),
+             scale: float = 1.0, progress: Progress | None = None) -> DemoManifest:
+    """Write the demo partnership into `out_dir` (created if needed) and return the manifest.
+
+    `scale` multiplies crime volumes (1.0 = ~25,000 crimes a year); the geography is fixed.
+    Files of an earlier run with other years are removed from `police_uk/` so the folder can be
+    ingested as a whole."""
+    years = _check_args(years, scale)
+    out_dir = Path(out_dir)
+    (out_dir / POLICE_UK_DIR).mkdir(parents=True, exist_ok=True)
+    report = _Reporter(progress, total=2 + 2 * len(years))
+    manifest = DemoManifest(out_dir=out_dir, seed=seed, years=years)
+
+    report("geography")
+    geo = build_geography(_rng(seed, _GEOGRAPHY))
+    streets = build_streets(_rng(seed, _STREETS), geo.n)
+    suspects = build_suspects(_rng(seed, _SUSPECTS), geo, scale)
+    _write_reference(manifest, geo, seed)
+
+    gt = truth.header(seed, scale, years, geo)
+    gt |= {"extracts": {}, "bad_rows": {}, "confirmed_counts": {}, "knife_yes_counts": {},
+           "subcode_tag_counts": {}, "monthly_confirmed": {}, "police_uk": {}}
+    suspect_lists = []
+    for year in years:
+        report(f"crimes {year}")
+        good = _write_year(manifest, gt, geo, seed, year, scale, streets, suspects)
+        suspect_lists.append(good.loc[good["status"] == "Confirmed", "suspects"].to_numpy())
+        report(f"police.uk {year}")
+        _write_policeuk_year(manifest, gt, geo, streets, seed, year, good)
+
+    report("ground truth")
+    _remove_stale_policeuk(manifest)
+    gt["prolific_suspects"] = truth.prolific_suspects(suspect_lists)
+    gt["files"] = dict(sorted(manifest.row_counts.items()))
+    manifest.ground_truth = out_dir / GROUND_TRUTH_NAME
+    manifest.ground_truth.write_text(json.dumps(gt, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    report("done")
+    return manifest
+
+
+def _check_args(years: tuple[int, ...], scale: float) -> tuple[int, ...]:
+    years = tuple(sorted({int(y) for y in years}))
+    if not years or years[0] < 2000 or years[-1] > 2100:
+        raise ValueError(f"years must be a non-empty set of calendar years, got {years!r}")
+    if not 0 < scale <= 20:
+        raise ValueError(f"scale must be in (0, 20], got {scale!r}")
+    return years
+
+
+def _rng(seed: int, *stream: int) -> np.random.Generator:
+    """An independent generator for one named part of the data, derived from the seed."""
+    return np.random.default_rng([seed, *stream])
+
+
+def _write_reference(manifest: DemoManifest, geo: Geography, seed: int) -> None:
+    out = manifest.out_dir
+    manifest.lsoa_lookup = out / LOOKUP_NAME
+    manifest.boundaries = out / BOUNDARIES_NAME
+    manifest.population = out / POPULATION_NAME
+    manifest.deprivation = out / DEPRIVATION_NAME
+    manifest.mapping = out / MAPPING_NAME
+    counts = manifest.row_counts
+    counts[LOOKUP_NAME] = reference.write_lookup(geo, manifest.lsoa_lookup)
+    counts[BOUNDARIES_NAME] = reference.write_boundaries(geo, manifest.boundaries)
+    counts[POPULATION_NAME] = reference.write_population(geo, manifest.population)
+    counts[DEPRIVATION_NAME] = reference.write_deprivation(_rng(seed, _DEPRIVATION), geo,
+                                                           manifest.deprivation)
+    manifest.mapping.write_text(extract.MAPPING_TOML, encoding="utf-8")
+
+
+def _write_year(manifest: DemoManifest, gt: dict, geo: Geography, seed: int, year: int, scale: float,
+                streets, suspects) -> pd.DataFrame:
+    """Simulate and write one extract; record its truth; return its valid (unfaulted) rows."""
+    rng = _rng(seed, year)
+    crimes = simulate_year(rng, year, scale, geo, streets, suspects)
+    crimes["lsoa_code"] = geo.code[crimes["lsoa"].to_numpy()]
+    extract.assign_refs(crimes, year)
+    bad = extract.choose_bad_rows(rng, crimes)
+    frame = extract.format_extract(rng, crimes, bad, year)
+    name = EXTRACT_NAME.format(year=year)
+    path = manifest.out_dir / name
+    extract.write_extract(frame, path)
+    manifest.extracts.append(path)
+    manifest.row_counts[name] = len(frame)
+
+    records = extract.bad_row_records(bad, crimes, frame)
+    good = crimes.drop(index=bad["row"].to_numpy()).reset_index(drop=True)
+    counts = truth.counts_by_district(good, geo)
+    gt["extracts"][name] = truth.extract_summary(frame, records, crimes)
+    gt["bad_rows"][name] = records
+    gt["confirmed_counts"][str(year)] = counts["offences"]
+    gt["knife_yes_counts"][str(year)] = counts["knife_yes"]
+    gt["subcode_tag_counts"][str(year)] = counts["subcode_tags"]
+    gt["monthly_confirmed"] |= truth.monthly_confirmed(good)
+    return good
+
+
+def _write_policeuk_year(manifest: DemoManifest, gt: dict, geo: Geography, streets, seed: int,
+                         year: int, good: pd.DataFrame) -> None:
+    """Monthly police.uk files for the year's confirmed valid crimes."""
+    rng = _rng(seed, year, 1)
+    confirmed = good[good["status"] == "Confirmed"].reset_index(drop=True)
+    rows = policeuk.published_rows(rng, confirmed, geo, streets)
+    folder = manifest.out_dir / POLICE_UK_DIR
+    for name, frame in policeuk.write_month_files(rows, folder).items():
+        manifest.police_uk.append(folder / name)
+        manifest.row_counts[f"{POLICE_UK_DIR}/{name}"] = len(frame)
+        gt["police_uk"][name] = truth.policeuk_summary(frame)
+
+
+def _remove_stale_policeuk(manifest: DemoManifest) -> None:
+    """Delete month files a previous run (with other years) left behind."""
+    keep = set(manifest.police_uk)
+    for path in (manifest.out_dir / POLICE_UK_DIR).glob("*-wessex-street.csv"):
+        if path not in keep:
+            path.unlink()
+
+
+class _Reporter:
+    """Calls `progress(stage, done, total)` as each stage starts (and once more when finished)."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def __call__(self, stage: str) -> None:
+        if self.progress:
+            self.progress(stage, min(self.done, self.total), self.total)
+        self.done += 1

@@ -1,0 +1,79 @@
+"""Reading the lake: the current snapshot of every dataset as a DuckDB view."""
+from __future__ import annotations
+
+import duckdb
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vrp.errors import WorkspaceError
+from vrp.store import Snapshot
+
+# The dataset register's defaults: what each dataset is and who may read it.
+DATASET_INFO = {
+    "police_uk": dict(description="police.uk street-level crime (open data)", classification="OFFICIAL",
+                      access_tier="public", personal_data=False),
+    "crimes": dict(description="Force crime extract (pseudonymised, record level)", classification="OFFICIAL-SENSITIVE",
+                   access_tier="analyst", personal_data=True),
+    "lsoa_lookup": dict(description="LSOA to local authority (district) lookup", classification="OFFICIAL",
+                        access_tier="public", personal_data=False),
+    "boundaries": dict(description="Area boundaries (polygons)", classification="OFFICIAL",
+                       access_tier="public", personal_data=False),
+    "population": dict(description="Population by LSOA and age band", classification="OFFICIAL",
+                       access_tier="public", personal_data=False),
+    "deprivation": dict(description="Index of Multiple Deprivation by LSOA", classification="OFFICIAL",
+                        access_tier="public", personal_data=False),
+}
+
+HINTS = {
+    "police_uk": "vrp ingest police-uk FILES",
+    "crimes": "vrp ingest police-extract FILES --mapping NAME",
+    "lsoa_lookup": "vrp ingest reference lsoa-lookup FILE",
+    "boundaries": "vrp ingest reference boundaries FILE",
+    "population": "vrp ingest reference population FILE",
+    "deprivation": "vrp ingest reference deprivation FILE",
+}
+
+
+def current_snapshots(ws, dataset: str | None = None) -> list[Snapshot]:
+    """Per (dataset, source, period), the snapshot with the latest as-at date (then the latest run)."""
+    with Session(ws.engine) as session:
+        ranked = select(
+            Snapshot.id,
+            func.row_number().over(
+                partition_by=(Snapshot.dataset, Snapshot.source, Snapshot.period),
+                order_by=(Snapshot.as_at.desc(), Snapshot.run_id.desc()),
+            ).label("rank"),
+        )
+        if dataset:
+            ranked = ranked.where(Snapshot.dataset == dataset)
+        sub = ranked.subquery()
+        rows = session.scalars(
+            select(Snapshot).join(sub, Snapshot.id == sub.c.id).where(sub.c.rank == 1)
+            .order_by(Snapshot.dataset, Snapshot.period, Snapshot.source)
+        ).all()
+        session.expunge_all()
+        return list(rows)
+
+
+def connect(ws) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with one view per loaded dataset over its current snapshots."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    by_dataset: dict[str, list[str]] = {}
+    for snap in current_snapshots(ws):
+        by_dataset.setdefault(snap.dataset, []).append(str(ws.lake / snap.path))
+    for dataset, files in by_dataset.items():
+        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        con.execute(f"CREATE VIEW {dataset} AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
+    con.execute(f"CREATE TABLE _loaded(dataset VARCHAR)")
+    if by_dataset:
+        con.executemany("INSERT INTO _loaded VALUES (?)", [[d] for d in by_dataset])
+    return con
+
+
+def loaded_datasets(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.execute("SELECT dataset FROM _loaded").fetchall()}
+
+
+def require_dataset(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
+    if dataset not in loaded_datasets(con):
+        raise WorkspaceError(f"no {dataset} data loaded: run `{HINTS.get(dataset, 'vrp ingest')}` first")

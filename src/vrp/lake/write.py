@@ -1,0 +1,161 @@
+"""Staging and committing one ingest command's snapshots."""
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vrp.lake.read import DATASET_INFO
+from vrp.store import Dataset, IngestRun, QuarantineRow, Snapshot, SourceFile
+
+RAW_LIMIT = 2000  # characters of a quarantined row kept for the analyst to see
+
+
+@dataclass
+class FileLoad:
+    """What happened to one partner file: rows in = rows loaded + rows quarantined."""
+
+    path: Path
+    sha256: str
+    size: int
+    rows_loaded: int = 0
+    quarantine: list[tuple[int | None, str, str, str]] = field(default_factory=list)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return len(self.quarantine)
+
+    @property
+    def rows_in(self) -> int:
+        return self.rows_loaded + self.rows_quarantined
+
+    def reject(self, line: int | None, field_name: str, reason: str, raw: str) -> None:
+        self.quarantine.append((line, field_name, reason, raw[:RAW_LIMIT]))
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
+
+
+class Load:
+    """Everything one ingest command adds to the lake, held aside until commit()."""
+
+    def __init__(self, ws, dataset: str, schema: pa.Schema, as_at: date, command: str):
+        self.ws, self.dataset, self.schema, self.as_at, self.command = ws, dataset, schema, as_at, command
+        self.uuid = uuid.uuid4().hex
+        self.started_at = datetime.now()
+        self.staging = ws.lake / ".staging" / self.uuid
+        self.files: list[FileLoad] = []
+        self._writers: dict[tuple[str, str], tuple[pq.ParquetWriter, Path]] = {}
+        self._rows: dict[tuple[str, str], int] = {}
+
+    def write(self, source: str, period: str, table: pa.Table) -> None:
+        """Append rows to this command's snapshot of (source, period)."""
+        if table.num_rows == 0:
+            return
+        key = (source, period)
+        if key not in self._writers:
+            rel = Path(self.dataset) / f"source={slug(source)}" / f"period={period}" / f"{self.uuid}.parquet"
+            staged = self.staging / rel
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            self._writers[key] = (pq.ParquetWriter(staged, self.schema, compression="zstd"), rel)
+            self._rows[key] = 0
+        self._writers[key][0].write_table(table.select(self.schema.names).cast(self.schema))
+        self._rows[key] += table.num_rows
+
+    def add_file(self, file_load: FileLoad) -> None:
+        self.files.append(file_load)
+
+    @property
+    def rows_in(self) -> int:
+        return sum(f.rows_in for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    def commit(self) -> int | None:
+        """Move the staged files into the lake and register them in one transaction."""
+        for writer, _ in self._writers.values():
+            writer.close()
+        if not self.files:
+            self.abort()
+            return None
+        moved: list[Path] = []
+        try:
+            with Session(self.ws.engine) as session, session.begin():
+                run_id = self._register(session)
+                for (source, period), (_, rel) in self._writers.items():
+                    final = self.ws.lake / rel
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(self.staging / rel, final)
+                    moved.append(final)
+                    session.add(Snapshot(run_id=run_id, dataset=self.dataset, source=source, period=period,
+                                         as_at=self.as_at, path=rel.as_posix(), rows=self._rows[(source, period)]))
+        except BaseException:
+            for path in moved:
+                path.unlink(missing_ok=True)
+            raise
+        finally:
+            shutil.rmtree(self.staging, ignore_errors=True)
+        return run_id
+
+    def abort(self) -> None:
+        for writer, _ in self._writers.values():
+            try:
+                writer.close()
+            except Exception:
+                pass
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _register(self, session: Session) -> int:
+        if session.get(Dataset, self.dataset) is None:
+            info = DATASET_INFO[self.dataset]
+            session.add(Dataset(name=self.dataset, registered_at=datetime.now(), **info))
+        run = IngestRun(uuid=self.uuid, dataset=self.dataset, command=self.command, as_at=self.as_at,
+                        started_at=self.started_at, finished_at=datetime.now(), user=_user(),
+                        rows_in=self.rows_in, rows_loaded=self.rows_loaded, rows_quarantined=self.rows_quarantined)
+        session.add(run)
+        session.flush()
+        for f in self.files:
+            sf = SourceFile(run_id=run.id, dataset=self.dataset, name=f.path.name, path=str(f.path.resolve()),
+                            sha256=f.sha256, size_bytes=f.size, rows_in=f.rows_in, rows_loaded=f.rows_loaded,
+                            rows_quarantined=f.rows_quarantined)
+            session.add(sf)
+            session.flush()
+            session.add_all(QuarantineRow(run_id=run.id, file_id=sf.id, line=line, field=fld, reason=reason, raw=raw)
+                            for line, fld, reason, raw in f.quarantine)
+        return run.id
+
+    def __enter__(self) -> "Load":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+def known_hashes(ws, dataset: str) -> set[str]:
+    with Session(ws.engine) as session:
+        return set(session.scalars(select(SourceFile.sha256).where(SourceFile.dataset == dataset)))
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return ""

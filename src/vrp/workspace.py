@@ -1,0 +1,134 @@
+"""The workspace: one folder holding a partnership's configuration, lake and app state.
+
+    DIR/vrp.toml     configuration (partnership, area, definitions in use, column mappings)
+    DIR/lake/        immutable Parquet snapshots, one folder per dataset, source and period
+    DIR/vrp.db       SQLite app state (dataset register, ingest runs, quarantine), via SQLAlchemy
+    DIR/secrets/     the pseudonymisation key (never in the lake, never in vrp.toml)
+    DIR/definitions/ the partnership's own serious-violence definition files
+
+Commands find it from --workspace, else $VRP_WORKSPACE, else the current directory.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from vrp.errors import WorkspaceError
+
+CONFIG_NAME = "vrp.toml"
+
+DEFAULT_CONFIG = """\
+# vrp workspace configuration.
+[partnership]
+name = "{name}"
+
+[area]
+# Local authority (district) codes that make up the partnership area. Empty: every district in the
+# loaded LSOA lookup is in the area.
+districts = []
+
+[definitions]
+# Serious-violence definitions used by default (ids from `vrp definitions`).
+default = "hips-sv"
+in_use = ["hips-sv", "ho-knife-enabled", "ho-homicide", "policeuk-sv-approx"]
+
+[quality]
+# A month is flagged when its count is this many robust standard deviations from the median of
+# the other months of the same series (and at least min_change away, to ignore tiny series).
+anomaly_z = 5.0
+anomaly_min_change = 20
+
+# Column mappings for force crime extracts: [mappings.NAME], see docs/schemas.md.
+# [mappings.myforce]
+# source = "My Constabulary"
+# date_format = "%d/%m/%Y"
+# [mappings.myforce.columns]
+# crime_ref = "Crime Number"
+"""
+
+
+@dataclass
+class Workspace:
+    root: Path
+    config: dict = field(default_factory=dict)
+
+    @property
+    def lake(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "vrp.db"
+
+    @property
+    def definitions_dir(self) -> Path:
+        return self.root / "definitions"
+
+    @property
+    def key_path(self) -> Path:
+        return self.root / "secrets" / "pseudonym.key"
+
+    @property
+    def partnership_name(self) -> str:
+        return self.config.get("partnership", {}).get("name", "")
+
+    @property
+    def area_districts(self) -> list[str]:
+        return list(self.config.get("area", {}).get("districts", []))
+
+    def quality_setting(self, name: str, default):
+        return self.config.get("quality", {}).get(name, default)
+
+    @cached_property
+    def pseudonym_key(self) -> bytes:
+        try:
+            return bytes.fromhex(self.key_path.read_text().strip())
+        except FileNotFoundError:
+            raise WorkspaceError(f"{self.key_path}: pseudonymisation key missing") from None
+
+    @cached_property
+    def engine(self):
+        from vrp.store import open_engine
+
+        return open_engine(self.db_path)
+
+
+def init_workspace(root: Path, name: str = "Violence Reduction Partnership") -> Workspace:
+    """Create a workspace; an existing one is left as it is (idempotent)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    cfg = root / CONFIG_NAME
+    if not cfg.exists():
+        cfg.write_text(DEFAULT_CONFIG.format(name=name.replace('"', "'")))
+    (root / "lake").mkdir(exist_ok=True)
+    (root / "definitions").mkdir(exist_ok=True)
+    key = root / "secrets" / "pseudonym.key"
+    if not key.exists():
+        key.parent.mkdir(mode=0o700, exist_ok=True)
+        key.write_text(secrets.token_hex(32) + "\n")
+        key.chmod(0o600)
+    ws = open_workspace(root)
+    ws.engine  # creates vrp.db and runs the migrations
+    return ws
+
+
+def open_workspace(root: Path) -> Workspace:
+    root = Path(root)
+    cfg = root / CONFIG_NAME
+    if not cfg.is_file():
+        raise WorkspaceError(f"{root}: not a vrp workspace (no {CONFIG_NAME}); run `vrp init {root}`")
+    try:
+        config = tomllib.loads(cfg.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkspaceError(f"{cfg}: {exc}") from None
+    return Workspace(root=root.resolve(), config=config)
+
+
+def find_workspace(explicit: Path | None = None) -> Workspace:
+    """--workspace, else $VRP_WORKSPACE, else the current directory."""
+    root = explicit or os.environ.get("VRP_WORKSPACE") or Path.cwd()
+    return open_workspace(Path(root))
