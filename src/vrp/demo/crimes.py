@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from vrp.demo import offences as off
-from vrp.demo.geography import DISTRICTS, Geography
+from vrp.demo.geography import DEPRIVATION_EFFECT, DISTRICTS, Geography
+from vrp.demo.table import Table, take
 
 CRIMES_PER_YEAR = 25_000   # at scale 1, in the base year
 BASE_YEAR = 2022
@@ -76,7 +77,7 @@ def build_suspects(rng: np.random.Generator, geo: Geography, scale: float) -> Su
 
 
 def simulate_year(rng: np.random.Generator, year: int, scale: float, geo: Geography,
-                  streets: Streets, suspects: SuspectPool) -> pd.DataFrame:
+                  streets: Streets, suspects: SuspectPool) -> Table:
     """All crimes recorded in `year`, sorted by recorded time, with their true attribute values."""
     mean = CRIMES_PER_YEAR * scale * (1 + TREND * (year - BASE_YEAR))
     n = int(rng.poisson(mean))
@@ -92,8 +93,8 @@ def simulate_year(rng: np.random.Generator, year: int, scale: float, geo: Geogra
     table.update(_victims(rng, code_idx, flags["domestic"], year))
     table["suspects"] = _suspects(rng, code_idx, flags["domestic"], table["lsoa"], geo, suspects)
     table["status"] = np.array(STATUS)[rng.choice(3, n, p=STATUS_P)]
-    frame = pd.DataFrame(table)
-    return frame.sort_values(["recorded", "committed_to"], kind="stable").reset_index(drop=True)
+    table["lsoa_code"] = geo.code[table["lsoa"]]
+    return take(table, np.lexsort((table["committed_to"], table["recorded"])))
 
 
 def _offence_columns(code_idx: np.ndarray) -> dict[str, np.ndarray]:
@@ -133,9 +134,9 @@ def _subcodes(rng: np.random.Generator, codes: np.ndarray) -> dict[str, np.ndarr
 
 def _lsoas(rng: np.random.Generator, code_idx: np.ndarray, geo: Geography) -> np.ndarray:
     """Place each crime in an LSOA: town-centre offences pile into hotspots, burglary spreads out."""
-    base = geo.population.sum(1) * np.exp(0.7 * geo.deprivation)
+    base = geo.population.sum(1) * np.exp(DEPRIVATION_EFFECT * geo.deprivation)
     weights = {
-        "centre": base * geo.hotspot ** 1.3,
+        "centre": base * geo.hotspot,
         "general": geo.crime_weight,
         "residential": base * geo.hotspot ** 0.2,
     }

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from vrp.demo.geography import FORCE, to_wgs84
+from vrp.demo.table import Table, format_dates, format_datetimes, format_fixed, length, write_csv
 
 HEADER = ("Occurrence Number", "Date Recorded", "Committed From", "Committed To", "HO Class",
           "HO Subclass", "Offence", "Knife/Sharp Instrument", "Firearm", "DA Flag", "Victim Age",
@@ -102,35 +102,36 @@ RIOT = "riot"
 '''
 
 
-def assign_refs(crimes: pd.DataFrame, year: int) -> None:
+def assign_refs(crimes: Table, year: int) -> None:
     """Occurrence numbers in recording order: WX/<yy>/<6-digit sequence>."""
-    seq = np.char.zfill(np.arange(1, len(crimes) + 1).astype(str), 6)
+    seq = np.char.zfill(np.arange(1, length(crimes) + 1).astype(str), 6)
     crimes["crime_ref"] = np.char.add(f"WX/{year % 100:02d}/", seq)
 
 
-def choose_bad_rows(rng: np.random.Generator, crimes: pd.DataFrame) -> pd.DataFrame:
-    """Pick 5-10 confirmed rows to corrupt, one fault each; every fault kind appears when k >= 6."""
+def choose_bad_rows(rng: np.random.Generator, crimes: Table) -> list[tuple[int, str, str]]:
+    """Pick 5-10 confirmed rows to corrupt, one fault each; every fault kind appears when k >= 6.
+    Returns (row, fault, canonical field) in file order."""
     k = int(rng.integers(5, 11))
-    confirmed = np.flatnonzero(crimes["status"].to_numpy() == "Confirmed")
+    confirmed = np.flatnonzero(crimes["status"] == "Confirmed")
     rows = np.sort(rng.choice(confirmed, k, replace=False))
     kinds = np.concatenate([rng.permutation(len(FAULTS)), rng.integers(0, len(FAULTS), max(0, k - 6))])
     kinds = rng.permutation(kinds[:k])
-    return pd.DataFrame({"row": rows, "fault": [FAULTS[i][0] for i in kinds],
-                         "field": [FAULTS[i][1] for i in kinds]})
+    return [(int(r), *FAULTS[i]) for r, i in zip(rows, kinds)]
 
 
-def format_extract(rng: np.random.Generator, crimes: pd.DataFrame, bad: pd.DataFrame,
-                   year: int) -> pd.DataFrame:
-    """The extract as the force's strings, with the planted faults applied."""
-    n = len(crimes)
+def format_extract(rng: np.random.Generator, crimes: Table, bad: list[tuple[int, str, str]],
+                   year: int) -> Table:
+    """The extract as the force's strings (columns in HEADER order), with the faults applied."""
+    n = length(crimes)
     latlon_only = rng.random(n) < LATLON_ONLY_SHARE
-    latlon_only[bad["row"].to_numpy()] = False
-    out = pd.DataFrame({
-        "Occurrence Number": crimes["crime_ref"],
-        "Date Recorded": _dates(crimes["recorded"], "%d/%m/%Y"),
-        "Committed From": _dates(crimes["committed_from"], "%d/%m/%Y %H:%M"),
-        "Committed To": np.where(crimes["to_blank"], "", _dates(crimes["committed_to"], "%d/%m/%Y %H:%M")),
-        "HO Class": force_style_codes(rng, crimes["code"].to_numpy()),
+    latlon_only[[row for row, _, _ in bad]] = False
+    committed_to = format_datetimes(crimes["committed_to"])
+    out = {
+        "Occurrence Number": crimes["crime_ref"].astype(object),
+        "Date Recorded": format_dates(crimes["recorded"]),
+        "Committed From": format_datetimes(crimes["committed_from"]),
+        "Committed To": np.where(crimes["to_blank"], "", committed_to).astype(object),
+        "HO Class": force_style_codes(rng, crimes["code"]),
         "HO Subclass": crimes["subcode"],
         "Offence": np.where(crimes["description_override"] != "", crimes["description_override"],
                             crimes["description"]),
@@ -145,7 +146,8 @@ def format_extract(rng: np.random.Generator, crimes: pd.DataFrame, bad: pd.DataF
         "Status": crimes["status"],
         "Victim URN": crimes["victim_urn"],
         "Suspect URNs": crimes["suspects"],
-    }, columns=list(HEADER)).astype(str)
+    }
+    out = {h: np.asarray(out[h]).astype(object) for h in HEADER}
     _apply_faults(out, crimes, bad, year)
     return out
 
@@ -161,51 +163,48 @@ def force_style_codes(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray
     return np.char.replace(out, ".", "/")
 
 
-def write_extract(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+def write_extract(table: Table, path: Path) -> int:
+    return write_csv(path, HEADER, table)
 
 
-def _dates(values: pd.Series, fmt: str) -> np.ndarray:
-    return pd.DatetimeIndex(values).strftime(fmt).to_numpy(dtype=str)
-
-
-def _coordinates(crimes: pd.DataFrame, latlon_only: np.ndarray) -> dict[str, np.ndarray]:
+def _coordinates(crimes: Table, latlon_only: np.ndarray) -> Table:
     """Easting/Northing for most rows; a few rows carry only WGS84 latitude/longitude."""
-    east, north = crimes["easting"].to_numpy(), crimes["northing"].to_numpy()
+    east, north = crimes["easting"], crimes["northing"]
     lon, lat = to_wgs84(east, north)
     return {
         "Easting": np.where(latlon_only, "", east.astype(str)),
         "Northing": np.where(latlon_only, "", north.astype(str)),
-        "Latitude": np.where(latlon_only, np.char.mod("%.6f", lat), ""),
-        "Longitude": np.where(latlon_only, np.char.mod("%.6f", lon), ""),
+        "Latitude": np.where(latlon_only, format_fixed(lat, 6), ""),
+        "Longitude": np.where(latlon_only, format_fixed(lon, 6), ""),
     }
 
 
-def _apply_faults(out: pd.DataFrame, crimes: pd.DataFrame, bad: pd.DataFrame, year: int) -> None:
+def _apply_faults(out: Table, crimes: Table, bad: list[tuple[int, str, str]], year: int) -> None:
     """Overwrite one field of each bad row so that exactly one validation rule fails."""
-    for row, fault in zip(bad["row"], bad["fault"]):
+    for row, fault, _ in bad:
         if fault == "impossible_date":
-            out.loc[row, "Date Recorded"] = f"31/02/{year}"
+            out["Date Recorded"][row] = f"31/02/{year}"
         elif fault == "unknown_offence_code":
-            out.loc[row, ["HO Class", "HO Subclass"]] = ["999Z", ""]
+            out["HO Class"][row], out["HO Subclass"][row] = "999Z", ""
         elif fault == "non_numeric_easting":
-            east = out.loc[row, "Easting"]
-            out.loc[row, "Easting"] = east[:2] + "O" + east[3:]
+            east = out["Easting"][row]
+            out["Easting"][row] = east[:2] + "O" + east[3:]
         elif fault == "victim_age_out_of_range":
-            out.loc[row, "Victim Age"] = "230"
+            out["Victim Age"][row] = "230"
         elif fault == "blank_crime_ref":
-            out.loc[row, "Occurrence Number"] = ""
+            out["Occurrence Number"][row] = ""
         elif fault == "committed_after_recorded":
-            after = pd.Timestamp(crimes.loc[row, "recorded"]) + pd.Timedelta(days=2, hours=10, minutes=15)
-            out.loc[row, "Committed From"] = after.strftime("%d/%m/%Y %H:%M")
-            out.loc[row, "Committed To"] = (after + pd.Timedelta(minutes=85)).strftime("%d/%m/%Y %H:%M")
+            after = crimes["recorded"][row].astype("datetime64[m]") + np.timedelta64(2 * 1440 + 615, "m")
+            window = np.array([after, after + np.timedelta64(85, "m")])
+            out["Committed From"][row], out["Committed To"][row] = format_datetimes(window)
 
 
-def bad_row_records(bad: pd.DataFrame, crimes: pd.DataFrame, out: pd.DataFrame) -> list[dict]:
-    """Ground-truth entries for the planted faults: file line (header = 1), ref, field, value."""
+def bad_row_records(bad: list[tuple[int, str, str]], crimes: Table, out: Table) -> list[dict]:
+    """Ground-truth entries for the planted faults: file line (header = 1), the row's crime ref
+    (as generated, even where the fault blanked it), field, fault and the value written."""
     column = {"recorded_date": "Date Recorded", "offence_code": "HO Class", "easting": "Easting",
               "victim_age": "Victim Age", "crime_ref": "Occurrence Number",
               "committed_from": "Committed From"}
-    return [{"line": int(row) + 2, "crime_ref": str(crimes.loc[row, "crime_ref"]), "field": field,
-             "fault": fault, "value": str(out.loc[row, column[field]])}
-            for row, fault, field in zip(bad["row"], bad["fault"], bad["field"])]
+    return [{"line": row + 2, "crime_ref": str(crimes["crime_ref"][row]), "field": field,
+             "fault": fault, "value": str(out[column[field]][row])}
+            for row, fault, field in bad]

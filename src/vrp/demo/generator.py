@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from vrp.demo import extract, policeuk, reference, truth
-from vrp.demo.crimes import build_streets, build_suspects, simulate_year
+from vrp.demo.crimes import SuspectPool, Streets, build_streets, build_suspects, simulate_year
 from vrp.demo.geography import Geography, build_geography
+from vrp.demo.table import Table, length, take
 
 Progress = Callable[[str, int, int], None]
 
@@ -84,7 +84,7 @@ def generate(out_dir: Path, seed: int = 42, years: tuple[int, ...] = (2022, 2023
     for year in years:
         report(f"crimes {year}")
         good = _write_year(manifest, gt, geo, seed, year, scale, streets, suspects)
-        suspect_lists.append(good.loc[good["status"] == "Confirmed", "suspects"].to_numpy())
+        suspect_lists.append(good["suspects"][good["status"] == "Confirmed"])
         report(f"police.uk {year}")
         _write_policeuk_year(manifest, gt, geo, streets, seed, year, good)
 
@@ -129,24 +129,25 @@ def _write_reference(manifest: DemoManifest, geo: Geography, seed: int) -> None:
 
 
 def _write_year(manifest: DemoManifest, gt: dict, geo: Geography, seed: int, year: int, scale: float,
-                streets, suspects) -> pd.DataFrame:
+                streets: Streets, suspects: SuspectPool) -> Table:
     """Simulate and write one extract; record its truth; return its valid (unfaulted) rows."""
     rng = _rng(seed, year)
     crimes = simulate_year(rng, year, scale, geo, streets, suspects)
-    crimes["lsoa_code"] = geo.code[crimes["lsoa"].to_numpy()]
     extract.assign_refs(crimes, year)
     bad = extract.choose_bad_rows(rng, crimes)
-    frame = extract.format_extract(rng, crimes, bad, year)
+    table = extract.format_extract(rng, crimes, bad, year)
     name = EXTRACT_NAME.format(year=year)
     path = manifest.out_dir / name
-    extract.write_extract(frame, path)
+    rows = extract.write_extract(table, path)
     manifest.extracts.append(path)
-    manifest.row_counts[name] = len(frame)
+    manifest.row_counts[name] = rows
 
-    records = extract.bad_row_records(bad, crimes, frame)
-    good = crimes.drop(index=bad["row"].to_numpy()).reset_index(drop=True)
+    records = extract.bad_row_records(bad, crimes, table)
+    is_good = np.ones(rows, dtype=bool)
+    is_good[[row for row, _, _ in bad]] = False
+    good = take(crimes, is_good)
     counts = truth.counts_by_district(good, geo)
-    gt["extracts"][name] = truth.extract_summary(frame, records, crimes)
+    gt["extracts"][name] = truth.extract_summary(rows, records, crimes)
     gt["bad_rows"][name] = records
     gt["confirmed_counts"][str(year)] = counts["offences"]
     gt["knife_yes_counts"][str(year)] = counts["knife_yes"]
@@ -155,16 +156,16 @@ def _write_year(manifest: DemoManifest, gt: dict, geo: Geography, seed: int, yea
     return good
 
 
-def _write_policeuk_year(manifest: DemoManifest, gt: dict, geo: Geography, streets, seed: int,
-                         year: int, good: pd.DataFrame) -> None:
+def _write_policeuk_year(manifest: DemoManifest, gt: dict, geo: Geography, streets: Streets, seed: int,
+                         year: int, good: Table) -> None:
     """Monthly police.uk files for the year's confirmed valid crimes."""
     rng = _rng(seed, year, 1)
-    confirmed = good[good["status"] == "Confirmed"].reset_index(drop=True)
+    confirmed = take(good, good["status"] == "Confirmed")
     rows = policeuk.published_rows(rng, confirmed, geo, streets)
     folder = manifest.out_dir / POLICE_UK_DIR
     for name, frame in policeuk.write_month_files(rows, folder).items():
         manifest.police_uk.append(folder / name)
-        manifest.row_counts[f"{POLICE_UK_DIR}/{name}"] = len(frame)
+        manifest.row_counts[f"{POLICE_UK_DIR}/{name}"] = length(frame)
         gt["police_uk"][name] = truth.policeuk_summary(frame)
 
 

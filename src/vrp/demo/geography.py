@@ -23,6 +23,7 @@ EAST0, EAST1 = 415_000, 455_000
 NORTH0, NORTH1 = 118_000, 158_000
 NCOLS, NROWS = 16, 13
 JITTER = 0.2  # max corner displacement as a share of the cell size; < 0.25 keeps cells convex
+DEPRIVATION_EFFECT = 0.6  # log crime rate per unit of latent deprivation
 
 ENGLAND_LSOAS = 32_844  # IMD 2019 ranks run 1..32,844 (1 = most deprived)
 AGE_GROUPS = ("Aged 15 years and under", "Aged 16 to 24 years", "Aged 25 to 34 years",
@@ -45,12 +46,12 @@ class District:
 
 
 DISTRICTS: tuple[District, ...] = (
-    District("E06900001", "Portwell", (5, 11), (5, 13), 1.0, ((8, 10), (7, 9), (9, 8)), 10.0),
-    District("E06900002", "Kingsmere", (11, 16), (4, 13), .8, ((13, 8), (14, 10)), 8.0),
-    District("E07900001", "Sellbury", (0, 5), (6, 13), .5, ((2, 9),), 7.0),
-    District("E07900002", "Harrowdown", (5, 11), (0, 5), .4, ((8, 2),), 6.0),
-    District("E07900003", "Eldon Vale", (11, 16), (0, 4), .3, ((13, 1),), 5.0),
-    District("E07900004", "Wyvern Downs", (0, 5), (0, 6), .2, ((2, 3),), 5.0),
+    District("E06900001", "Portwell", (5, 11), (5, 13), 1.0, ((8, 10), (7, 9), (9, 8)), 6.0),
+    District("E06900002", "Kingsmere", (11, 16), (4, 13), .8, ((13, 8), (14, 10)), 5.0),
+    District("E07900001", "Sellbury", (0, 5), (6, 13), .5, ((2, 9),), 4.5),
+    District("E07900002", "Harrowdown", (5, 11), (0, 5), .4, ((8, 2),), 4.0),
+    District("E07900003", "Eldon Vale", (11, 16), (0, 4), .3, ((13, 1),), 4.0),
+    District("E07900004", "Wyvern Downs", (0, 5), (0, 6), .2, ((2, 3),), 3.5),
 )
 
 _TO_WGS84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
@@ -107,7 +108,7 @@ def build_geography(rng: np.random.Generator) -> Geography:
     urban = np.array([DISTRICTS[d].urban for d in dist])
     deprivation = 0.9 * urban + 1.4 * centrality + rng.normal(0, 0.6, len(cols)) - 1.0
     population = _population(rng, centrality)
-    crime_weight = population.sum(1) * np.exp(0.7 * deprivation) * hotspot
+    crime_weight = population.sum(1) * np.exp(DEPRIVATION_EFFECT * deprivation) * hotspot ** 0.7
     codes = np.array([f"E019{i + 1:05d}" for i in range(len(cols))])
     return Geography(codes, names, dist, corners, centrality, hotspot, population, deprivation,
                      crime_weight)

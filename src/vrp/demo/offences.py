@@ -137,7 +137,7 @@ OFFENCES: tuple[Offence, ...] = (
             knife=.35, firearm=.10, domestic=.15, suspect=.85),
     Offence("1", .012, "Murder", VSO, "violence", "general", "night", "young",
             knife=.40, firearm=.05, domestic=.20, suspect=.95),
-    Offence("4.1", .004, "Manslaughter", VSO, "violence", "general", "night", "adult",
+    Offence("4.1", .008, "Manslaughter", VSO, "violence", "general", "night", "adult",
             knife=.20, domestic=.10, suspect=.95),
     # Sexual offences
     Offence("19C", .6, "Rape of a female aged 16 and over", VSO, "sexual", "general", "night", "female",

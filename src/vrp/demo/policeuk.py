@@ -12,11 +12,11 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from vrp.demo import offences as off
 from vrp.demo.crimes import STREETS_PER_LSOA, Streets
 from vrp.demo.geography import FORCE, Geography, to_wgs84
+from vrp.demo.table import Table, format_dates, format_fixed, length, take, write_csv
 
 HEADER = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
           "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context")
@@ -29,45 +29,43 @@ def crime_id(crime_ref: str) -> str:
     return hashlib.sha256(f"{FORCE}|{crime_ref}".encode()).hexdigest()
 
 
-def published_rows(rng: np.random.Generator, crimes: pd.DataFrame, geo: Geography,
-                   streets: Streets) -> pd.DataFrame:
-    """police.uk rows (crimes plus ASB) for one year's publishable crimes, in file order."""
+def published_rows(rng: np.random.Generator, crimes: Table, geo: Geography, streets: Streets) -> Table:
+    """police.uk rows (crimes plus ASB) for one year's publishable crimes, in file order:
+    by month, then LSOA name (as the published files group rows by area)."""
     crime_rows = _crime_rows(rng, crimes, geo)
     asb_rows = _asb_rows(rng, crimes, geo, streets)
-    rows = pd.concat([crime_rows, asb_rows], ignore_index=True)
-    order = np.lexsort((np.arange(len(rows)), rows["LSOA name"].to_numpy(), rows["Month"].to_numpy()))
-    return rows.iloc[order].reset_index(drop=True)
+    rows = {h: np.concatenate([crime_rows[h], asb_rows[h]]) for h in HEADER}
+    order = np.lexsort((np.arange(length(rows)), rows["LSOA name"].astype(str),
+                        rows["Month"].astype(str)))
+    return take(rows, order)
 
 
-def write_month_files(rows: pd.DataFrame, folder: Path) -> dict[str, pd.DataFrame]:
+def write_month_files(rows: Table, folder: Path) -> dict[str, Table]:
     """One `<YYYY-MM>-wessex-street.csv` per month; returns the rows written per file name."""
     written = {}
-    for month, frame in rows.groupby("Month", sort=True):
+    months = rows["Month"].astype(str)
+    for month in np.unique(months):
         name = f"{month}-wessex-street.csv"
-        frame.to_csv(folder / name, index=False, columns=list(HEADER), lineterminator="\n",
-                     encoding="utf-8")
-        written[name] = frame
+        written[name] = take(rows, months == month)
+        write_csv(folder / name, HEADER, written[name])
     return written
 
 
-def _crime_rows(rng: np.random.Generator, crimes: pd.DataFrame, geo: Geography) -> pd.DataFrame:
-    lsoa = crimes["lsoa"].to_numpy()
-    lon, lat = to_wgs84(crimes["easting"].to_numpy(), crimes["northing"].to_numpy())
+def _crime_rows(rng: np.random.Generator, crimes: Table, geo: Geography) -> Table:
+    lon, lat = to_wgs84(crimes["easting"], crimes["northing"])
     return _frame(
-        ids=np.array([crime_id(r) for r in crimes["crime_ref"]], dtype=object),
-        month=pd.DatetimeIndex(crimes["recorded"]).strftime("%Y-%m").to_numpy(dtype=str),
-        lon=lon, lat=lat, street=crimes["street"].to_numpy(), lsoa=lsoa, geo=geo,
-        crime_type=crimes["crime_type"].to_numpy(),
-        outcome=_outcomes(rng, crimes["suspects"].to_numpy() != ""),
+        ids=np.array([crime_id(r) for r in crimes["crime_ref"].tolist()], dtype=object),
+        month=format_dates(crimes["recorded"], "%Y-%m"),
+        lon=lon, lat=lat, street=crimes["street"], lsoa=crimes["lsoa"], geo=geo,
+        crime_type=crimes["crime_type"], outcome=_outcomes(rng, crimes["suspects"] != ""),
     )
 
 
-def _asb_rows(rng: np.random.Generator, crimes: pd.DataFrame, geo: Geography,
-              streets: Streets) -> pd.DataFrame:
+def _asb_rows(rng: np.random.Generator, crimes: Table, geo: Geography, streets: Streets) -> Table:
     """ASB incidents in town centres and deprived areas, spread over the months like crime."""
-    n = int(rng.poisson(ASB_SHARE * len(crimes)))
-    months = pd.DatetimeIndex(crimes["recorded"]).strftime("%Y-%m").to_numpy(dtype=str)
-    month = months[rng.integers(0, len(months), n)] if len(months) else np.array([], dtype=str)
+    n_crimes = length(crimes)
+    n = int(rng.poisson(ASB_SHARE * n_crimes)) if n_crimes else 0
+    month = format_dates(crimes["recorded"][rng.integers(0, max(n_crimes, 1), n)], "%Y-%m")
     w = geo.crime_weight * geo.hotspot ** 0.5
     lsoa = rng.choice(geo.n, n, p=w / w.sum())
     street = rng.integers(0, STREETS_PER_LSOA, n)
@@ -80,21 +78,23 @@ def _asb_rows(rng: np.random.Generator, crimes: pd.DataFrame, geo: Geography,
                   crime_type=np.full(n, ASB), outcome=np.full(n, ""))
 
 
-def _frame(*, ids, month, lon, lat, street, lsoa, geo: Geography, crime_type, outcome) -> pd.DataFrame:
-    return pd.DataFrame({
+def _frame(*, ids, month, lon, lat, street, lsoa, geo: Geography, crime_type, outcome) -> Table:
+    n = len(ids)
+    columns = {
         "Crime ID": ids,
         "Month": month,
-        "Reported by": FORCE,
-        "Falls within": FORCE,
-        "Longitude": np.char.mod("%.6f", lon),
-        "Latitude": np.char.mod("%.6f", lat),
+        "Reported by": np.full(n, FORCE),
+        "Falls within": np.full(n, FORCE),
+        "Longitude": format_fixed(lon, 6),
+        "Latitude": format_fixed(lat, 6),
         "Location": np.char.add("On or near ", np.asarray(street, dtype=str)),
         "LSOA code": geo.code[lsoa],
         "LSOA name": geo.name[lsoa],
         "Crime type": crime_type,
         "Last outcome category": outcome,
-        "Context": "",
-    }, columns=list(HEADER)).astype(str)
+        "Context": np.full(n, ""),
+    }
+    return {h: np.asarray(columns[h]).astype(object) for h in HEADER}
 
 
 def _outcomes(rng: np.random.Generator, has_suspect: np.ndarray) -> np.ndarray:
@@ -104,5 +104,4 @@ def _outcomes(rng: np.random.Generator, has_suspect: np.ndarray) -> np.ndarray:
         rows = np.flatnonzero(has_suspect == flag)
         labels, p = zip(*table)
         out[rows] = np.array(labels, dtype=object)[rng.choice(len(p), len(rows), p=np.array(p) / sum(p))]
-    return out.astype(str)
-
+    return out

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from vrp.demo.geography import AGE_GROUPS, DISTRICTS, Geography, decile, imd_ranks, to_wgs84
+from vrp.demo.table import write_csv
 
 LOOKUP_HEADER = ("LSOA21CD", "LSOA21NM", "LADCD", "LADNM")
 POPULATION_HEADER = ("lsoa21_code", "lsoa21_name", "age_group", "usual_residents")
@@ -24,15 +24,10 @@ IMD_HEADER = (("lsoa11_code", "lsoa11_name", "lad19_code", "lad19_name")
               + tuple(f"{d}_rank" for d in IMD_DOMAINS) + tuple(f"{d}_decile" for d in IMD_DOMAINS))
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> int:
-    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
-    return len(frame)
-
-
 def write_lookup(geo: Geography, path: Path) -> int:
     """LSOA 2021 -> local authority lookup (the first four columns of the ONS/HIPS lookup)."""
     values = (geo.code, geo.name, geo.district_codes(), geo.district_names())
-    return _write_csv(pd.DataFrame(dict(zip(LOOKUP_HEADER, values))), path)
+    return write_csv(path, LOOKUP_HEADER, dict(zip(LOOKUP_HEADER, values)))
 
 
 def write_population(geo: Geography, path: Path) -> int:
@@ -40,7 +35,7 @@ def write_population(geo: Geography, path: Path) -> int:
     n, k = geo.population.shape
     values = (np.repeat(geo.code, k), np.repeat(geo.name, k), np.tile(np.array(AGE_GROUPS), n),
               geo.population.reshape(-1))
-    return _write_csv(pd.DataFrame(dict(zip(POPULATION_HEADER, values))), path)
+    return write_csv(path, POPULATION_HEADER, dict(zip(POPULATION_HEADER, values)))
 
 
 def write_deprivation(rng: np.random.Generator, geo: Geography, path: Path) -> int:
@@ -50,7 +45,7 @@ def write_deprivation(rng: np.random.Generator, geo: Geography, path: Path) -> i
                "lad19_code": geo.district_codes(), "lad19_name": geo.district_names()}
     columns |= {f"{d}_rank": ranks[d] for d in IMD_DOMAINS}
     columns |= {f"{d}_decile": decile(ranks[d]) for d in IMD_DOMAINS}
-    return _write_csv(pd.DataFrame(columns, columns=list(IMD_HEADER)), path)
+    return write_csv(path, IMD_HEADER, columns)
 
 
 def write_boundaries(geo: Geography, path: Path) -> int:

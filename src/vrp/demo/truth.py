@@ -9,32 +9,33 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-import pandas as pd
 
 from vrp.demo.geography import DISTRICTS, FORCE, PARTNERSHIP, Geography
 from vrp.demo.offences import SUBCODE_TAGS
+from vrp.demo.table import Table, length, take
 
 PROLIFIC_MIN = 5  # offences (confirmed, valid rows, all years) that make a suspect "prolific"
 
 
-def counts_by_district(good: pd.DataFrame, geo: Geography) -> dict[str, dict[str, dict[str, int]]]:
-    """Confirmed-crime counts: {district code: {code: n}}, plus knife-yes and sub-code tag counts."""
-    confirmed = good[good["status"] == "Confirmed"]
-    district = geo.district_codes()[confirmed["lsoa"].to_numpy()]
-    frame = pd.DataFrame({"district": district, "code": confirmed["code"].to_numpy(),
-                          "knife": confirmed["knife"].to_numpy(),
-                          "tag": confirmed["subcode"].map(SUBCODE_TAGS).fillna("").to_numpy()})
+def counts_by_district(good: Table, geo: Geography) -> dict[str, dict[str, dict[str, int]]]:
+    """Confirmed-crime counts as {district code: {key: n}}: by offence code, knife-yes by offence
+    code, and by canonical sub-code tag (gbh_s20, abh_s47, riot)."""
+    confirmed = take(good, good["status"] == "Confirmed")
+    district = geo.district_codes()[confirmed["lsoa"]]
+    code = confirmed["code"].astype(str)
+    tag = np.array([SUBCODE_TAGS.get(s, "") for s in confirmed["subcode"].tolist()], dtype=str)
+    knife = confirmed["knife"] == "Y"
     return {
-        "offences": _nested(frame, "code"),
-        "knife_yes": _nested(frame[frame["knife"] == "Y"], "code"),
-        "subcode_tags": _nested(frame[frame["tag"] != ""], "tag"),
+        "offences": _nested(district, code),
+        "knife_yes": _nested(district[knife], code[knife]),
+        "subcode_tags": _nested(district[tag != ""], tag[tag != ""]),
     }
 
 
-def monthly_confirmed(good: pd.DataFrame) -> dict[str, int]:
-    confirmed = good[good["status"] == "Confirmed"]
-    months = pd.DatetimeIndex(confirmed["recorded"]).strftime("%Y-%m")
-    return {m: int(c) for m, c in sorted(Counter(months).items())}
+def monthly_confirmed(good: Table) -> dict[str, int]:
+    recorded = good["recorded"][good["status"] == "Confirmed"].astype("datetime64[M]")
+    months, counts = np.unique(recorded, return_counts=True)
+    return {str(m): int(c) for m, c in zip(months, counts)}
 
 
 def prolific_suspects(suspect_lists: list[np.ndarray]) -> list[dict]:
@@ -43,25 +44,27 @@ def prolific_suspects(suspect_lists: list[np.ndarray]) -> list[dict]:
     for joined in suspect_lists:
         named = joined[joined != ""]
         if len(named):
-            counts.update(";".join(named).split(";"))
+            counts.update(";".join(named.tolist()).split(";"))
     ranked = sorted(((n, urn) for urn, n in counts.items() if n >= PROLIFIC_MIN), key=lambda t: (-t[0], t[1]))
     return [{"suspect_urn": urn, "offences": n} for n, urn in ranked]
 
 
-def extract_summary(frame: pd.DataFrame, bad_records: list[dict], crimes: pd.DataFrame) -> dict:
+def extract_summary(rows: int, bad_records: list[dict], crimes: Table) -> dict:
     """Row counts for one extract file: all rows, planted faults, valid rows by status."""
-    is_bad = np.zeros(len(crimes), dtype=bool)
+    is_bad = np.zeros(length(crimes), dtype=bool)
     is_bad[[r["line"] - 2 for r in bad_records]] = True
-    status = Counter(crimes.loc[~is_bad, "status"].str.lower())
-    return {"rows": len(frame), "bad_rows": len(bad_records), "good_rows": int((~is_bad).sum()),
-            "status": {s: int(status.get(s, 0)) for s in ("confirmed", "cancelled", "transferred")}}
+    status, counts = np.unique(crimes["status"][~is_bad], return_counts=True)
+    by_status = dict(zip(np.char.lower(status.astype(str)).tolist(), counts.tolist()))
+    return {"rows": rows, "bad_rows": len(bad_records), "good_rows": int((~is_bad).sum()),
+            "status": {s: int(by_status.get(s, 0)) for s in ("confirmed", "cancelled", "transferred")}}
 
 
-def policeuk_summary(frame: pd.DataFrame) -> dict:
-    types = Counter(frame["Crime type"])
-    asb = int(types.get("Anti-social behaviour", 0))
-    return {"rows": len(frame), "crimes": len(frame) - asb, "anti_social_behaviour": asb,
-            "crime_types": {t: int(n) for t, n in sorted(types.items())}}
+def policeuk_summary(rows: Table) -> dict:
+    types, counts = np.unique(rows["Crime type"].astype(str), return_counts=True)
+    by_type = dict(zip(types.tolist(), counts.tolist()))
+    asb = int(by_type.get("Anti-social behaviour", 0))
+    total = length(rows)
+    return {"rows": total, "crimes": total - asb, "anti_social_behaviour": asb, "crime_types": by_type}
 
 
 def header(seed: int, scale: float, years: tuple[int, ...], geo: Geography) -> dict:
@@ -73,8 +76,12 @@ def header(seed: int, scale: float, years: tuple[int, ...], geo: Geography) -> d
             "force": FORCE, "prolific_min_offences": PROLIFIC_MIN, "districts": districts}
 
 
-def _nested(frame: pd.DataFrame, key: str) -> dict[str, dict[str, int]]:
+def _nested(district: np.ndarray, key: np.ndarray) -> dict[str, dict[str, int]]:
+    """{district: {key: count}} with both levels sorted."""
     out: dict[str, dict[str, int]] = {}
-    for (district, value), n in frame.groupby(["district", key]).size().items():
-        out.setdefault(str(district), {})[str(value)] = int(n)
-    return {d: dict(sorted(v.items())) for d, v in sorted(out.items())}
+    pairs, counts = np.unique(np.char.add(np.char.add(district.astype(str), "|"), key.astype(str)),
+                              return_counts=True)
+    for pair, n in zip(pairs.tolist(), counts.tolist()):
+        d, k = pair.split("|")
+        out.setdefault(d, {})[k] = n
+    return out
