@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from vrp.demo import offences as off
 from vrp.demo.geography import DEPRIVATION_EFFECT, DISTRICTS, Geography
@@ -178,10 +177,11 @@ def _places(rng: np.random.Generator, lsoa: np.ndarray, location_type: np.ndarra
 def _day_weights(year: int) -> np.ndarray:
     """Relative chance of each day of the year: summer peak, busier weekends, slow upward drift.
     1 January gets zero weight so every crime can be committed at least a day before recording."""
-    days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
+    days = np.arange(np.datetime64(f"{year}-01-01"), np.datetime64(f"{year + 1}-01-01"))
     doy = np.arange(len(days))
     season = 1 + 0.10 * np.cos(2 * np.pi * (doy - 196) / 365.25)
-    weekend = np.where(days.dayofweek >= 5, 1.10, 1.0)
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    weekend = np.where(weekday >= 5, 1.10, 1.0)
     drift = 1 + TREND * doy / len(days)
     w = season * weekend * drift
     w[0] = 0

@@ -1,0 +1,3 @@
+from vrp.cli import main
+
+main()

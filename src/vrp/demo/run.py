@@ -1,0 +1,59 @@
+"""`make demo`: the main job on built-in demo data, through the same commands a user runs.
+
+generate demo partner files -> init a workspace -> ingest reference data, force extracts and
+police.uk files -> classify -> quality report -> summary counts. Prints where everything is.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+
+def vrp(*args: str, capture: bool = False) -> str:
+    command = [sys.executable, "-m", "vrp", *args]
+    print(f"\n$ vrp {' '.join(shlex.quote(a) for a in args)}", flush=True)
+    result = subprocess.run(command, check=False, text=True, capture_output=capture)
+    if result.returncode != 0:
+        if capture:
+            sys.stderr.write(result.stderr)
+        raise SystemExit(f"demo stopped: `vrp {args[0]}` failed (exit {result.returncode})")
+    return result.stdout if capture else ""
+
+
+def save(out: Path, name: str, *args: str) -> Path:
+    path = out / name
+    path.write_text(vrp(*args, "--json", capture=True))
+    print(f"  -> {path}")
+    return path
+
+
+def main(base: Path) -> None:
+    base = base.resolve()
+    files, ws, out = base / "partner-files", base / "workspace", base / "outputs"
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads(vrp("demo-data", str(files), "--seed", "42", "--json", capture=True))
+    vrp("init", str(ws), "--name", "Wessex Violence Reduction Partnership")
+    w = ["--workspace", str(ws)]
+    vrp("ingest", "reference", "lsoa-lookup", manifest["lsoa_lookup"], *w)
+    vrp("ingest", "reference", "boundaries", manifest["boundaries"], *w)
+    vrp("ingest", "reference", "population", manifest["population"], *w)
+    vrp("ingest", "reference", "deprivation", manifest["deprivation"], *w)
+    vrp("ingest", "police-extract", *manifest["extracts"], "--mapping", manifest["mapping"], *w)
+    vrp("ingest", "police-uk", str(Path(manifest["police_uk"][0]).parent), *w)
+    vrp("classify", *w, "--definition", "hips-sv", "--definition", "ho-knife-enabled", "--definition", "ho-homicide")
+    vrp("quality", *w)
+    vrp("counts", "--by", "year,district", "--definition", "hips-sv", *w)
+    save(out, "status.json", "status", *w)
+    save(out, "quality.json", "quality", *w)
+    save(out, "classification.json", "classify", *w)
+    save(out, "counts_hips_sv_by_district_year.json", "counts", "--by", "district,year", "--definition", "hips-sv", *w)
+    save(out, "counts_by_offence_code.json", "counts", "--by", "offence_code", "--dataset", "crimes", *w)
+    print(f"\nDemo finished.\n  partner files: {files}\n  workspace:     {ws}  (try: vrp status --workspace {ws})\n"
+          f"  outputs:       {out}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "build/demo"))
