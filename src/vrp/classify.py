@@ -81,7 +81,7 @@ def _write(ws, con, definitions: list[Definition]) -> int | None:
         for defn in definitions:
             table = con.execute(f"""SELECT '{defn.dataset}' AS dataset, CAST(c.{KEY_COLUMN[defn.dataset]} AS VARCHAR) AS key,
                 month, definition_id, definition_version, is_match, rules_matched, 'classify' AS source_file,
-                '{load.uuid}' AS ingest_run, DATE '{load.as_at}' AS as_at FROM cls_{_ident(defn.id)} c""").fetch_arrow_table()
+                '{load.uuid}' AS ingest_run, DATE '{load.as_at}' AS as_at FROM cls_{_ident(defn.id)} c""").to_arrow_table()
             load.write(defn.id, defn.version, table)
             file_load = FileLoad(path=ws.root / f"classify-{defn.id}", sha256=f"{load.uuid}-{defn.id}", size=0)
             file_load.rows_loaded = table.num_rows

@@ -200,12 +200,13 @@ def counts(by: Annotated[str, typer.Option("--by", help="Comma-separated fields:
            start: Annotated[Optional[str], typer.Option("--from", help="First month, YYYY-MM.")] = None,
            end: Annotated[Optional[str], typer.Option("--to", help="Last month, YYYY-MM.")] = None,
            dataset: Annotated[Optional[str], typer.Option(help="police_uk or crimes (default: implied, else what is loaded).")] = None,
+           all_statuses: Annotated[bool, typer.Option("--all-statuses", help="Force extracts: count cancelled and transferred crimes too.")] = False,
            workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
     """Count crimes by fields, optionally under a serious-violence definition."""
     from vrp.query import counts as run
 
     fields = [f.strip() for f in by.split(",") if f.strip()]
-    rows = run(_workspace(workspace), fields, definition, start, end, dataset)
+    rows = run(_workspace(workspace), fields, definition, start, end, dataset, all_statuses)
     if json_:
         _print_json(rows)
     else:

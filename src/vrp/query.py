@@ -94,10 +94,11 @@ def check_month(value: str | None, option: str) -> str | None:
 
 
 def counts(ws, by: list[str], definition_ids: list[str] | None = None, start: str | None = None,
-           end: str | None = None, dataset: str | None = None) -> list[dict]:
+           end: str | None = None, dataset: str | None = None, all_statuses: bool = False) -> list[dict]:
     """Crimes counted by the given fields, optionally only those matching one or more definitions.
 
     With several definitions each group is counted once per definition, with a `definition` key.
+    Force extracts count confirmed crimes only (as police statistics do) unless all_statuses.
     """
     check_month(start, "--from"), check_month(end, "--to")
     unknown = [f for f in by if f not in FIELDS]
@@ -117,6 +118,8 @@ def counts(ws, by: list[str], definition_ids: list[str] | None = None, start: st
         where.append(f"month >= '{start}'")
     if end:
         where.append(f"month <= '{end}'")
+    if dataset == "crimes" and not all_statuses:
+        where.append("crime_status = 'confirmed'")
     select = ", ".join(f"{FIELDS[f][0]} AS {f}" for f in by)
     group = ", ".join(by)
     parts = []

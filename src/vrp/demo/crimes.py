@@ -222,7 +222,8 @@ def _times(rng: np.random.Generator, year: int, code_idx: np.ndarray) -> dict[st
 def _victims(rng: np.random.Generator, code_idx: np.ndarray, domestic: np.ndarray,
              year: int) -> dict[str, np.ndarray]:
     """Victim URN, age and sex by victim profile; offences against the state have no victim.
-    Domestic-abuse victims come from a small pool so repeat victimisation shows up."""
+    Domestic-abuse victims come from a small pool shared by all years, so repeat victimisation
+    shows up; other victims are drawn per year (V<year><7 digits>) and repeat only occasionally."""
     n = len(code_idx)
     profile = off.column("victim")[code_idx]
     age = np.full(n, -1, dtype=np.int64)
@@ -234,16 +235,16 @@ def _victims(rng: np.random.Generator, code_idx: np.ndarray, domestic: np.ndarra
         else:
             age[rows] = np.clip(floor + rng.gamma(shape, scale, len(rows)), 0, 90).astype(np.int64)
         male[rows] = rng.random(len(rows)) < p_male
-    has_victim = profile != None  # noqa: E711 - object array comparison
+    has_victim = np.not_equal(profile, None)
     male = np.where(domestic, rng.random(n) < 0.25, male)
     sex = np.where(male, "M", "F")
     sex = np.where(rng.random(n) < 0.02, "U", sex)
     sex = np.where(has_victim, sex, "")
     age = np.where(has_victim & (rng.random(n) < 0.03), -1, age)  # age not recorded
     pool = np.where(domestic, max(50, n // 8), max(500, 2 * n))
-    offset = np.where(domestic, 5_000_000, 10_000_000 + (year - BASE_YEAR) * 1_000_000)
-    victim = offset + (rng.random(n) * pool).astype(np.int64)
-    urn = np.char.add("V", victim.astype(str))
+    victim = np.char.zfill((rng.random(n) * pool).astype(np.int64).astype(str), 7)
+    prefix = np.where(domestic, "V0000", f"V{year}")  # the repeat pool spans all years
+    urn = np.char.add(prefix, victim)
     return {"victim_age": age, "victim_sex": sex, "victim_urn": np.where(has_victim, urn, "")}
 
 

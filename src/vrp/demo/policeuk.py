@@ -44,9 +44,11 @@ def write_month_files(rows: Table, folder: Path) -> dict[str, Table]:
     """One `<YYYY-MM>-wessex-street.csv` per month; returns the rows written per file name."""
     written = {}
     months = rows["Month"].astype(str)
-    for month in np.unique(months):
+    unique, starts = np.unique(months, return_index=True)  # rows are sorted by month
+    ends = np.append(starts[1:], len(months))
+    for month, start, end in zip(unique, starts, ends):
         name = f"{month}-wessex-street.csv"
-        written[name] = take(rows, months == month)
+        written[name] = {h: v[start:end] for h, v in rows.items()}
         write_csv(folder / name, HEADER, written[name])
     return written
 

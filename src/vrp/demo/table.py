@@ -29,8 +29,7 @@ def length(table: Table) -> int:
 def format_dates(days: np.ndarray, fmt: str = "%d/%m/%Y") -> np.ndarray:
     """datetime64 dates as strings; each distinct day is formatted once."""
     unique, inverse = np.unique(days.astype("datetime64[D]"), return_inverse=True)
-    text = np.array([d.item().strftime(fmt) for d in unique] or [""], dtype=object)
-    return text[inverse] if len(days) else np.array([], dtype=object)
+    return np.array([d.item().strftime(fmt) for d in unique], dtype=object)[inverse]
 
 
 def format_datetimes(stamps: np.ndarray, date_fmt: str = "%d/%m/%Y") -> np.ndarray:
@@ -43,26 +42,23 @@ def format_datetimes(stamps: np.ndarray, date_fmt: str = "%d/%m/%Y") -> np.ndarr
 
 def format_fixed(values: np.ndarray, decimals: int) -> np.ndarray:
     """Floats with a fixed number of decimals (deterministic, like "%.6f")."""
-    return np.char.mod(f"%.{decimals}f", np.asarray(values, float)).astype(object)
+    fmt = f"{{:.{decimals}f}}".format
+    return np.array([fmt(v) for v in np.asarray(values, float).tolist()], dtype=object)
 
 
 def write_csv(path: Path, header: Sequence[str], table: Table) -> int:
     """Write `table` columns in `header` order as RFC 4180 CSV with LF line ends; returns rows."""
-    columns = [_quoted(np.asarray(table[h]).astype(str)).tolist() for h in header]
-    lines = [",".join(_quoted(np.array(header)).tolist())]
+    columns = [_quoted([str(v) for v in np.asarray(table[h]).tolist()]) for h in header]
+    lines = [",".join(_quoted(list(header)))]
     lines += map(",".join, zip(*columns))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines) - 1
 
 
-def _quoted(values: np.ndarray) -> np.ndarray:
-    """Quote the fields that need it (comma, quote or newline), doubling inner quotes."""
-    if values.size == 0:
+def _quoted(values: list[str]) -> list[str]:
+    """Quote the fields that need it (comma, quote or newline), doubling inner quotes.
+    Checks the whole column at once first: most columns never need quoting."""
+    joined = "".join(values)
+    if "," not in joined and '"' not in joined and "\n" not in joined and "\r" not in joined:
         return values
-    needs = ((np.char.find(values, ",") >= 0) | (np.char.find(values, '"') >= 0)
-             | (np.char.find(values, "\n") >= 0))
-    if not needs.any():
-        return values
-    out = values.astype(object)
-    out[needs] = ['"' + v.replace('"', '""') + '"' for v in values[needs].tolist()]
-    return out
+    return [f'"{v.replace(chr(34), chr(34) * 2)}"' if any(c in v for c in ',"\n\r') else v for v in values]
