@@ -32,8 +32,8 @@ name = "{name}"
 districts = []
 
 [definitions]
-# Serious-violence definitions used by default (ids from `vrp definitions`).
-default = "hips-sv"
+# Serious-violence definitions that `vrp classify` and `vrp explain` use by default
+# (ids from `vrp definitions`; the partnership's own files go in definitions/).
 in_use = ["hips-sv", "ho-knife-enabled", "ho-homicide", "policeuk-sv-approx"]
 
 [quality]
