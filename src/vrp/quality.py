@@ -147,7 +147,7 @@ def find_anomalies(series: str, counts: list[int], months: list[str], z_limit: f
 def _quarantine_checks(ws) -> list[dict]:
     with Session(ws.engine) as session:
         rows = session.execute(
-            select(SourceFile.dataset, func.count(QuarantineRow.id), func.sum(SourceFile.rows_in.distinct()))
+            select(SourceFile.dataset, func.count(QuarantineRow.id))
             .join(QuarantineRow, QuarantineRow.file_id == SourceFile.id, isouter=True).group_by(SourceFile.dataset)
         ).all()
         reasons = session.execute(
@@ -157,7 +157,7 @@ def _quarantine_checks(ws) -> list[dict]:
         ).all()
         totals = dict(session.execute(select(SourceFile.dataset, func.sum(SourceFile.rows_in)).group_by(SourceFile.dataset)).all())
     out = []
-    for dataset, n, _ in rows:
+    for dataset, n in rows:
         ex = [{"field": f, "rows": c} for d, f, c in reasons if d == dataset][:5]
         out.append(_check(dataset, "quarantined_rows", n, totals.get(dataset, 0) or 0,
                           "rows held back at ingest (see `vrp quarantine`)", ex))

@@ -129,3 +129,11 @@ def test_mapping_from_vrp_toml(ws, files):
 
     summary = ingest_police_extract(open_workspace(ws.root), [extract(tmp, ROWS)], "test", as_at=date(2024, 6, 1))
     assert summary["rows_loaded"] == 4
+
+
+def test_quoted_free_text_may_span_lines_and_later_lines_stay_exact(ws, tmp_path):
+    path = write_csv(tmp_path / "m.csv", 'crime_ref,recorded_date,offence_code,offence_description\n'
+                                         'M1,2024-02-01,34B,"phone taken,\nvictim pushed"\nM2,2024-02-30,34B,x\n')
+    summary = ingest_police_extract(ws, [path], None, as_at=date(2024, 6, 1))
+    assert summary["rows_loaded"] == 1 and summary["quarantine_sample"][0]["line"] == 4
+    assert connect(ws).execute("SELECT offence_description FROM crimes").fetchone()[0] == "phone taken,\nvictim pushed"

@@ -183,4 +183,4 @@ def ingest_police_extract(ws, paths: list[Path], mapping_name: str | None = None
     return ingest_files(ws, "crimes", SCHEMA, paths, columns=read_header, check_header=header_checker(mapping),
                         normalise=partial(normalise, mapping=mapping, pseudonymise=pseudonymise),
                         partition=partition, as_at=as_at, command=f"ingest police-extract --mapping {mapping.name}",
-                        progress=progress)
+                        progress=progress, multiline=True)

@@ -19,7 +19,8 @@ Partition = Callable[[pa.Table], Iterable[tuple[str, str, pa.Table]]]
 
 def ingest_files(ws, dataset: str, schema: pa.Schema, paths: list[Path], *, columns: list[str] | Callable[[Path], list[str]],
                  check_header: Callable[[Path, list[str]], None], normalise: Normalise, partition: Partition,
-                 as_at: date | None, command: str, progress: Callable[[Path], None] | None = None) -> dict:
+                 as_at: date | None, command: str, progress: Callable[[Path], None] | None = None,
+                 multiline: bool = False) -> dict:
     """Load files into `dataset` as one all-or-nothing command; return the run summary.
 
     A file whose content hash is already registered is skipped (re-ingesting is a no-op). Any
@@ -38,19 +39,20 @@ def ingest_files(ws, dataset: str, schema: pa.Schema, paths: list[Path], *, colu
                 known.add(sha)
                 check_header(path, read_header(path))
                 names = columns(path) if callable(columns) else columns
-                load.add_file(_load_file(load, path, sha, names, normalise, partition))
+                load.add_file(_load_file(load, path, sha, names, normalise, partition, multiline))
             if progress:
                 progress(path)
         run_id = load.commit()
     return _summary(dataset, load, unchanged, run_id, as_at)
 
 
-def _load_file(load: Load, path: Path, sha: str, columns, normalise: Normalise, partition: Partition) -> FileLoad:
+def _load_file(load: Load, path: Path, sha: str, columns, normalise: Normalise, partition: Partition,
+               multiline: bool) -> FileLoad:
     file_load = FileLoad(path=path, sha256=sha, size=path.stat().st_size)
     provenance = {"source_file": pa.scalar(path.name), "ingest_run": pa.scalar(load.uuid),
                   "as_at": pa.scalar(load.as_at, pa.date32())}
     rejected: list[tuple[int, str, str, str]] = []  # (record index, field, reason, raw row)
-    reader = CsvBatches(path, columns)
+    reader = CsvBatches(path, columns, multiline)
     for batch, first in reader:
         table, _good, failures = normalise(batch, load.as_at)
         for name, value in provenance.items():
