@@ -43,7 +43,7 @@ def ingest_files(ws, dataset: str, schema: pa.Schema, paths: list[Path], *, colu
             if progress:
                 progress(path)
         run_id = load.commit()
-    return _summary(dataset, load, unchanged, run_id, as_at)
+    return summarise(dataset, load, unchanged, run_id, as_at)
 
 
 def _load_file(load: Load, path: Path, sha: str, columns, normalise: Normalise, partition: Partition,
@@ -76,7 +76,8 @@ def _quarantine_with_lines(file_load: FileLoad, path: Path, ncols: int, rejected
     file_load.quarantine.sort(key=lambda q: q[0] or 0)
 
 
-def _summary(dataset: str, load: Load, unchanged: list[Path], run_id: int | None, as_at: date) -> dict:
+def summarise(dataset: str, load: Load, unchanged: list[Path], run_id: int | None, as_at: date) -> dict:
+    """The run summary every ingest command prints (and prints as JSON with --json)."""
     files = [{"file": str(f.path), "status": "loaded", "rows_in": f.rows_in, "rows_loaded": f.rows_loaded,
               "rows_quarantined": f.rows_quarantined} for f in load.files]
     files += [{"file": str(p), "status": "unchanged", "rows_in": 0, "rows_loaded": 0, "rows_quarantined": 0}

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from vrp.errors import InputError
 from vrp.ingest.checks import Check, apply_checks, blank, null_if_blank, parse_number
 from vrp.ingest.files import expand_paths, read_header, sha256_file
-from vrp.ingest.load import ingest_files
+from vrp.ingest.load import ingest_files, summarise
 from vrp.lake import FileLoad, Load
 from vrp.lake.write import known_hashes
 
@@ -220,9 +220,8 @@ def ingest_boundaries(ws, path: Path, level: str | None = None, as_at: date | No
     as_at = as_at or date.today()
     sha = sha256_file(path)
     if sha in known_hashes(ws, "boundaries"):
-        return {"dataset": "boundaries", "run_id": None, "as_at": as_at.isoformat(), "rows_in": 0, "rows_loaded": 0,
-                "rows_quarantined": 0, "files_loaded": 0, "files_unchanged": 1,
-                "files": [{"file": str(path), "status": "unchanged", "rows_in": 0, "rows_loaded": 0, "rows_quarantined": 0}]}
+        with Load(ws, "boundaries", BOUNDARY_SCHEMA, as_at, "") as nothing:
+            return summarise("boundaries", nothing, [path], None, as_at)
     try:
         frame = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several types for unreadable files
@@ -262,9 +261,4 @@ def ingest_boundaries(ws, path: Path, level: str | None = None, as_at: date | No
         file_load.rows_loaded = len(good)
         load.add_file(file_load)
         run_id = load.commit()
-    return {"dataset": "boundaries", "run_id": run_id, "as_at": as_at.isoformat(), "level": level,
-            "rows_in": file_load.rows_in, "rows_loaded": file_load.rows_loaded,
-            "rows_quarantined": file_load.rows_quarantined, "files_loaded": 1, "files_unchanged": 0,
-            "files": [{"file": str(path), "status": "loaded", "rows_in": file_load.rows_in,
-                       "rows_loaded": file_load.rows_loaded, "rows_quarantined": file_load.rows_quarantined}],
-            "quarantine_sample": [{"file": path.name, "line": q[0], "field": q[1], "reason": q[2]} for q in file_load.quarantine[:20]]}
+    return {**summarise("boundaries", load, [], run_id, as_at), "level": level}
