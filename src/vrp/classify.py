@@ -12,7 +12,7 @@ from itertools import combinations
 
 import pyarrow as pa
 
-from vrp.definitions import Definition, classify_sql, get_definition, load_definitions
+from vrp.definitions import Definition, get_definition, is_match_sql, load_definitions, matched_rules_sql
 from vrp.errors import VrpError
 from vrp.lake import Load
 from vrp.lake.read import DATASET_INFO, loaded_datasets
@@ -41,24 +41,38 @@ def classify_workspace(ws, ids: list[str] | None = None, write: bool = True) -> 
     definitions = [d for d in definitions_in_use(ws, ids) if d.dataset in loaded]
     if not definitions:
         raise VrpError("nothing to classify: no loaded dataset matches the definitions in use")
-    for defn in definitions:
-        con.execute(f"CREATE TEMP TABLE cls_{_ident(defn.id)} AS SELECT c.*, src.month FROM "
-                    f"({classify_sql(defn.dataset, defn, KEY_COLUMN[defn.dataset])}) c "
-                    f"POSITIONAL JOIN (SELECT month FROM {defn.dataset}) src")
+    for dataset in sorted({d.dataset for d in definitions}):
+        _classify_dataset(con, dataset, [d for d in definitions if d.dataset == dataset])
     results = [_summarise(con, d) for d in definitions]
     overlaps = [_overlap(con, a, b) for a, b in combinations(definitions, 2) if a.dataset == b.dataset]
     run_id = _write(ws, con, definitions) if write else None
     return {"definitions": results, "overlaps": overlaps, "run_id": run_id}
 
 
+def _classify_dataset(con, dataset: str, definitions: list[Definition]) -> None:
+    """One scan of the dataset, one match column and one rules column per definition, so that
+    definitions are compared row by row without relying on the order of separate scans."""
+    columns = ", ".join(f"{is_match_sql(d)} AS {_match(d)}, {matched_rules_sql(d)} AS {_rules(d)}" for d in definitions)
+    con.execute(f"CREATE TEMP TABLE cls_{dataset} AS SELECT CAST({KEY_COLUMN[dataset]} AS VARCHAR) AS key, month, "
+                f"{columns} FROM {dataset}")
+
+
 def _ident(text: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in text)
 
 
+def _match(defn: Definition) -> str:
+    return f"match_{_ident(defn.id)}"
+
+
+def _rules(defn: Definition) -> str:
+    return f"rules_{_ident(defn.id)}"
+
+
 def _summarise(con, defn: Definition) -> dict:
-    table = f"cls_{_ident(defn.id)}"
-    total, matched = con.execute(f"SELECT count(*), count(*) FILTER (WHERE is_match) FROM {table}").fetchone()
-    rules = dict(con.execute(f"SELECT r, count(*) FROM (SELECT unnest(rules_matched) AS r FROM {table}) GROUP BY r").fetchall())
+    table = f"cls_{defn.dataset}"
+    total, matched = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {_match(defn)}) FROM {table}").fetchone()
+    rules = dict(con.execute(f"SELECT r, count(*) FROM (SELECT unnest({_rules(defn)}) AS r FROM {table}) GROUP BY r").fetchall())
     return {"definition": defn.id, "version": defn.version, "name": defn.name, "kind": defn.kind,
             "dataset": defn.dataset, "records": total, "matched": matched,
             "rules": [{"rule": r.id, "label": r.label, "records": rules.get(r.id, 0)} for r in defn.rules],
@@ -66,9 +80,9 @@ def _summarise(con, defn: Definition) -> dict:
 
 
 def _overlap(con, a: Definition, b: Definition) -> dict:
-    both, only_a, only_b = con.execute(f"""SELECT count(*) FILTER (WHERE x.is_match AND y.is_match),
-        count(*) FILTER (WHERE x.is_match AND NOT y.is_match), count(*) FILTER (WHERE y.is_match AND NOT x.is_match)
-        FROM cls_{_ident(a.id)} x POSITIONAL JOIN cls_{_ident(b.id)} y""").fetchone()
+    x, y = _match(a), _match(b)
+    both, only_a, only_b = con.execute(f"""SELECT count(*) FILTER (WHERE {x} AND {y}),
+        count(*) FILTER (WHERE {x} AND NOT {y}), count(*) FILTER (WHERE {y} AND NOT {x}) FROM cls_{a.dataset}""").fetchone()
     return {"a": a.id, "b": b.id, "both": both, "only_a": only_a, "only_b": only_b}
 
 
@@ -79,9 +93,10 @@ def _write(ws, con, definitions: list[Definition]) -> int | None:
         f"SELECT max(as_at) AS as_at FROM {d}" for d in sorted({x.dataset for x in definitions})) + ")").fetchone()[0]
     with Load(ws, "classifications", SCHEMA, as_at or date.today(), "classify") as load:
         for defn in definitions:
-            table = con.execute(f"""SELECT '{defn.dataset}' AS dataset, CAST(c.{KEY_COLUMN[defn.dataset]} AS VARCHAR) AS key,
-                month, definition_id, definition_version, is_match, rules_matched, 'classify' AS source_file,
-                '{load.uuid}' AS ingest_run, DATE '{load.as_at}' AS as_at FROM cls_{_ident(defn.id)} c""").to_arrow_table()
+            table = con.execute(f"""SELECT '{defn.dataset}' AS dataset, key, month, '{defn.id}' AS definition_id,
+                ? AS definition_version, {_match(defn)} AS is_match, {_rules(defn)} AS rules_matched,
+                'classify' AS source_file, '{load.uuid}' AS ingest_run, DATE '{load.as_at}' AS as_at
+                FROM cls_{defn.dataset}""", [defn.version]).to_arrow_table()
             load.write(defn.id, defn.version, table)
             file_load = FileLoad(path=ws.root / f"classify-{defn.id}", sha256=f"{load.uuid}-{defn.id}", size=0)
             file_load.rows_loaded = table.num_rows

@@ -121,7 +121,6 @@ def counts(ws, by: list[str], definition_ids: list[str] | None = None, start: st
     if dataset == "crimes" and not all_statuses:
         where.append("crime_status = 'confirmed'")
     select = ", ".join(f"{FIELDS[f][0]} AS {f}" for f in by)
-    group = ", ".join(by)
     parts = []
     for defn in definitions or [None]:
         if defn is not None and defn.dataset != dataset:
@@ -129,7 +128,7 @@ def counts(ws, by: list[str], definition_ids: list[str] | None = None, start: st
         match = is_match_sql(defn) if defn else "TRUE"
         label = f"'{defn.id}' AS definition, " if definition_ids and len(definition_ids) > 1 else ""
         cols = f"{label}{select}, " if select else label
-        grouping = f"GROUP BY ALL" if (select or label) else ""
+        grouping = "GROUP BY ALL" if (select or label) else ""
         parts.append(f"SELECT {cols}count(*) AS count FROM {dataset}_enriched "
                      f"WHERE {' AND '.join(where)} AND ({match}) {grouping}")
     keys = (["definition"] if definition_ids and len(definition_ids) > 1 else []) + by

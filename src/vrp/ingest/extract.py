@@ -43,11 +43,13 @@ def _column(batch: pa.RecordBatch, mapping: Mapping, name: str) -> pa.Array:
     return batch.column(header)
 
 
-def _coded(batch, mapping, name, defaults, allowed, checks, reason, out_type=pa.string()):
-    """A code column through the mapping's value table; values it cannot translate are quarantined."""
+def _coded(batch, mapping, name, defaults, allowed, checks, reason="", out_type=pa.string()):
+    """A code column through the mapping's value table. A closed list (`allowed`) quarantines
+    values it cannot translate, with `reason`; an open one keeps them, in lower case."""
     raw = _column(batch, mapping, name)
     values, bad = map_distinct(raw, value_map(mapping.values.get(name), defaults, allowed), pa.string())
-    checks.append(Check(mapping.header_for(name) or name, bad, reason))
+    if allowed is not None:
+        checks.append(Check(mapping.header_for(name) or name, bad, reason))
     return pc.cast(values, out_type)
 
 
@@ -89,17 +91,17 @@ def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise
     out["offence_code"], bad = map_distinct(col("offence_code"), _offence_code, pa.string())
     checks += [Check(h("offence_code"), blank(col("offence_code")), "offence code is blank"),
                Check(h("offence_code"), bad, "unknown Home Office offence code {value!r}")]
-    out["offence_subcode"] = _coded(batch, mapping, "offence_subcode", {}, None, checks, "")
+    out["offence_subcode"] = _coded(batch, mapping, "offence_subcode", {}, None, checks)
     out["offence_description"] = null_if_blank(col("offence_description"))
 
     knife = _coded(batch, mapping, "knife_flag", KNIFE, {"yes", "no", "not_applicable"}, checks,
                    "unknown knife flag {value!r} (expected yes, no or not applicable)")
     outside_collection = pc.invert(pc.is_in(out["offence_code"], value_set=pa.array(sorted(knife_collection_codes()))))
     out["knife_flag"] = pc.if_else(pc.and_(pc.is_null(knife), outside_collection), "not_applicable", knife)
-    out["knife_flag_method"] = _coded(batch, mapping, "knife_flag_method", {}, None, checks, "")
+    out["knife_flag_method"] = _coded(batch, mapping, "knife_flag_method", {}, None, checks)
     for flag in ("firearm_flag", "domestic_flag"):
         out[flag] = _coded(batch, mapping, flag, YES_NO, {"true", "false"}, checks,
-                           "unknown flag value {value!r} (expected yes or no)", pa.bool_())
+                           "unknown flag value {value!r} (expected yes or no)", out_type=pa.bool_())
 
     age, bad = parse_number(col("victim_age"))
     checks += [Check(h("victim_age"), bad, "victim age {value!r} is not a number"),
@@ -111,7 +113,7 @@ def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise
 
     _location(batch, mapping, col, h, checks, out)
     out["lsoa_code"] = pc.utf8_upper(null_if_blank(col("lsoa_code")))
-    out["location_type"] = _coded(batch, mapping, "location_type", {}, None, checks, "")
+    out["location_type"] = _coded(batch, mapping, "location_type", {}, None, checks)
     status = _coded(batch, mapping, "crime_status", STATUS, {"confirmed", "cancelled", "transferred"}, checks,
                     "unknown crime status {value!r} (expected confirmed, cancelled or transferred)")
     out["crime_status"] = pc.fill_null(status, "confirmed")
@@ -120,7 +122,7 @@ def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise
     out["suspect_pids"] = _pseudonymise_list(col("suspect_ids"), pseudonymise)
     out["month"] = pc.strftime(recorded, format="%Y-%m")
 
-    good, failures = apply_checks(batch, [c for c in checks if c.reason])
+    good, failures = apply_checks(batch, checks)
     table = pa.table(out).filter(pa.array(good))
     return table, good, failures
 

@@ -43,7 +43,7 @@ def ingest_files(ws, dataset: str, schema: pa.Schema, paths: list[Path], *, colu
             if progress:
                 progress(path)
         run_id = load.commit()
-    return summarise(dataset, load, unchanged, run_id, as_at)
+    return summarise(dataset, load.files, unchanged, run_id, as_at)
 
 
 def _load_file(load: Load, path: Path, sha: str, columns, normalise: Normalise, partition: Partition,
@@ -56,7 +56,7 @@ def _load_file(load: Load, path: Path, sha: str, columns, normalise: Normalise, 
     for batch, first in reader:
         table, _good, failures = normalise(batch, load.as_at)
         for name, value in provenance.items():
-            table = table.append_column(name, pa.array(np.full(table.num_rows, value.as_py(), dtype=object), value.type))
+            table = table.append_column(name, pa.repeat(value, table.num_rows))
         for source, period, part in partition(table):
             load.write(source, period, part)
         file_load.rows_loaded += table.num_rows
@@ -76,17 +76,18 @@ def _quarantine_with_lines(file_load: FileLoad, path: Path, ncols: int, rejected
     file_load.quarantine.sort(key=lambda q: q[0] or 0)
 
 
-def summarise(dataset: str, load: Load, unchanged: list[Path], run_id: int | None, as_at: date) -> dict:
+def summarise(dataset: str, loaded: list[FileLoad], unchanged: list[Path], run_id: int | None, as_at: date) -> dict:
     """The run summary every ingest command prints (and prints as JSON with --json)."""
     files = [{"file": str(f.path), "status": "loaded", "rows_in": f.rows_in, "rows_loaded": f.rows_loaded,
-              "rows_quarantined": f.rows_quarantined} for f in load.files]
+              "rows_quarantined": f.rows_quarantined} for f in loaded]
     files += [{"file": str(p), "status": "unchanged", "rows_in": 0, "rows_loaded": 0, "rows_quarantined": 0}
               for p in unchanged]
     quarantine = [{"file": f.path.name, "line": line, "field": field, "reason": reason}
-                  for f in load.files for line, field, reason, _raw in f.quarantine]
+                  for f in loaded for line, field, reason, _raw in f.quarantine]
     return {
         "dataset": dataset, "run_id": run_id, "as_at": as_at.isoformat(),
-        "rows_in": load.rows_in, "rows_loaded": load.rows_loaded, "rows_quarantined": load.rows_quarantined,
-        "files_loaded": len(load.files), "files_unchanged": len(unchanged), "files": files,
+        "rows_in": sum(f.rows_in for f in loaded), "rows_loaded": sum(f.rows_loaded for f in loaded),
+        "rows_quarantined": sum(f.rows_quarantined for f in loaded),
+        "files_loaded": len(loaded), "files_unchanged": len(unchanged), "files": files,
         "quarantine_sample": quarantine[:20],
     }

@@ -127,9 +127,10 @@ def _normalise_population(batch: pa.RecordBatch, as_at: date, cols: dict[str, st
             bands[label] = parse_age_band(label)
         except ValueError:
             pass
-    known = pc.is_in(labels, value_set=pa.array(list(bands), pa.string()))
-    lows = pc.take(pa.array([b[0] for b in bands.values()], pa.int16()), pc.index_in(labels, value_set=pa.array(list(bands), pa.string())))
-    highs = pc.take(pa.array([b[1] for b in bands.values()], pa.int16()), pc.index_in(labels, value_set=pa.array(list(bands), pa.string())))
+    index = pc.index_in(labels, value_set=pa.array(list(bands), pa.string()))
+    known = pc.is_valid(index)
+    lows = pc.take(pa.array([b[0] for b in bands.values()], pa.int16()), index)
+    highs = pc.take(pa.array([b[1] for b in bands.values()], pa.int16()), index)
     count, bad = parse_number(batch.column(cols["population"]))
     code = pc.utf8_upper(null_if_blank(batch.column(cols["LSOA code"])))
     checks = [Check(cols["LSOA code"], pc.invert(pc.fill_null(pc.match_substring_regex(code, LSOA_CODE), False)), "{value!r} is not an LSOA code"),
@@ -220,8 +221,7 @@ def ingest_boundaries(ws, path: Path, level: str | None = None, as_at: date | No
     as_at = as_at or date.today()
     sha = sha256_file(path)
     if sha in known_hashes(ws, "boundaries"):
-        with Load(ws, "boundaries", BOUNDARY_SCHEMA, as_at, "") as nothing:
-            return summarise("boundaries", nothing, [path], None, as_at)
+        return summarise("boundaries", [], [path], None, as_at)
     try:
         frame = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several types for unreadable files
@@ -261,4 +261,4 @@ def ingest_boundaries(ws, path: Path, level: str | None = None, as_at: date | No
         file_load.rows_loaded = len(good)
         load.add_file(file_load)
         run_id = load.commit()
-    return {**summarise("boundaries", load, [], run_id, as_at), "level": level}
+    return {**summarise("boundaries", [file_load], [], run_id, as_at), "level": level}
