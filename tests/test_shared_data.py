@@ -85,3 +85,46 @@ def test_population_loads_census_layout(shared_data, tmp_path):
     import vrp.lake as lake
 
     assert lake.connect(ws).execute("SELECT sum(population) FROM population").fetchone()[0] == 59_597_114
+
+
+@pytest.fixture(scope="module")
+def hampshire_with_population(hampshire, shared_data):
+    ws, _ = hampshire
+    ingest_population(ws, shared_data / "ons-census2021-lsoa-age" / "census2021_lsoa21_usual_residents_by_age6.csv.gz")
+    return ws
+
+
+@pytest.mark.parametrize("measure, crime_type", [("S3-policeuk", "Possession of weapons"), ("ROB-policeuk", "Robbery")])
+def test_measure_rates_by_district_equal_an_independent_computation(hampshire_with_population, shared_data,
+                                                                   measure, crime_type):
+    """S3 and robbery for calendar 2025, per 100,000 residents (Census 2021), straight from the
+    files: counts via the LSOA 2021 lookup, population summed over each district's LSOAs."""
+    from scipy import stats
+
+    from vrp.measures.report import measure_rows
+
+    rows = {r["area_code"]: r for r in measure_rows(hampshire_with_population, [measure], "district", "calendar_year")}
+    raw = duckdb.sql(f"""
+        WITH crimes AS (
+            SELECT l.LADCD AS district, count(*) AS n
+            FROM read_csv('{shared_data}/policeuk-hampshire-street-2025/*.csv.gz', all_varchar = true,
+                          header = true, delim = ',', quote = '"', escape = '"') c
+            JOIN read_csv('{shared_data}/geo-hips/hips_lsoa21_to_lad.csv', all_varchar = true) l
+              ON l.LSOA21CD = c."LSOA code"
+            WHERE c."Crime type" = '{crime_type}' GROUP BY ALL),
+        people AS (
+            SELECT l.LADCD AS district, sum(p.usual_residents::BIGINT) AS residents
+            FROM read_csv('{shared_data}/ons-census2021-lsoa-age/census2021_lsoa21_usual_residents_by_age6.csv.gz', all_varchar = true, header = true, delim = ',', quote = '"') p
+            JOIN read_csv('{shared_data}/geo-hips/hips_lsoa21_to_lad.csv', all_varchar = true) l
+              ON l.LSOA21CD = p.lsoa21_code GROUP BY ALL)
+        SELECT district, n, residents FROM crimes JOIN people USING (district)""").fetchall()
+    assert len(raw) == 14 and set(rows) == {d for d, _, _ in raw} | {"partnership"}
+    for district, n, residents in raw:
+        row = rows[district]
+        assert (row["period"], row["count"], row["population"]) == ("2025", n, residents)
+        assert row["rate"] == pytest.approx(n / residents * 100_000, rel=1e-12)
+        assert row["ci_low"] == pytest.approx(stats.chi2.ppf(0.025, 2 * n) / 2 / residents * 1e5, rel=1e-9)
+        assert row["ci_high"] == pytest.approx(stats.chi2.ppf(0.975, 2 * n + 2) / 2 / residents * 1e5, rel=1e-9)
+    total = rows["partnership"]
+    assert total["count"] == sum(n for _, n, _ in raw)
+    assert total["population"] == sum(r for _, _, r in raw) == 1_998_091

@@ -38,7 +38,7 @@ def definitions_in_use(ws, ids: list[str] | None) -> list[Definition]:
 def classify_workspace(ws, ids: list[str] | None = None, write: bool = True) -> dict:
     con = open_lake(ws)
     loaded = loaded_datasets(con)
-    definitions = [d for d in definitions_in_use(ws, ids) if d.dataset in loaded]
+    definitions = [d for d in definitions_in_use(ws, ids) if d.dataset in loaded and d.dataset in KEY_COLUMN]
     if not definitions:
         raise VrpError("nothing to classify: no loaded dataset matches the definitions in use")
     for dataset in sorted({d.dataset for d in definitions}):

@@ -11,7 +11,7 @@ from vrp.query import KEY_COLUMN, open_lake
 def explain_crime(ws, crime_ref: str, ids: list[str] | None = None) -> dict:
     con = open_lake(ws)
     loaded = loaded_datasets(con)
-    definitions = [d for d in definitions_in_use(ws, ids) if d.dataset in loaded]
+    definitions = [d for d in definitions_in_use(ws, ids) if d.dataset in loaded and d.dataset in KEY_COLUMN]
     explanations, found_in = [], set()
     for defn in definitions:
         try:

@@ -13,7 +13,10 @@ from vrp.lake import connect, require_dataset
 from vrp.lake.read import loaded_datasets
 
 CRIME_DATASETS = ("police_uk", "crimes")
-KEY_COLUMN = {"police_uk": "crime_id", "crimes": "crime_ref"}
+# Record-level datasets located by an LSOA code, which open_lake gives a district and in_area.
+LOCATED_DATASETS = CRIME_DATASETS + ("homicides", "ed_attendances")
+# Record-level datasets and the column that names a record (aggregates such as admissions have none).
+KEY_COLUMN = {"police_uk": "crime_id", "crimes": "crime_ref", "homicides": "case_ref", "ed_attendances": "record_id"}
 # Fields `vrp counts --by` accepts: name -> (SQL over the enriched relation, datasets that have it)
 FIELDS = {
     "district": ("district_name", CRIME_DATASETS),
@@ -49,7 +52,7 @@ def open_lake(ws) -> duckdb.DuckDBPyConnection:
         in_area = ("d.district_code IN (" + ", ".join("'" + c.replace("'", "''") + "'" for c in area) + ")"
                    if area else "d.district_code IS NOT NULL")
         con.execute(f"CREATE VIEW area_lsoas AS SELECT d.* FROM lsoa_districts d WHERE {in_area}")
-    for dataset in CRIME_DATASETS:
+    for dataset in LOCATED_DATASETS:
         if dataset in loaded:
             con.execute(f"CREATE VIEW {dataset}_enriched AS {_enriched_sql(dataset, 'lsoa_lookup' in loaded)}")
     return con

@@ -42,6 +42,14 @@ in_use = ["hips-sv", "ho-knife-enabled", "ho-homicide", "policeuk-sv-approx"]
 anomaly_z = 5.0
 anomaly_min_change = 20
 
+[disclosure]
+# Small-number suppression for everything that leaves the analyst tier (docs/disclosure.md):
+# counts 1 to min_count-1 are suppressed, with complementary suppression so they cannot be
+# worked out from totals; rates, intervals and changes need a count of at least rate_min_count.
+min_count = 5
+rate_min_count = 10
+suppress_zero = false
+
 # Column mappings for force crime extracts: [mappings.NAME], see docs/schemas.md.
 # [mappings.myforce]
 # source = "My Constabulary"
@@ -67,6 +75,10 @@ class Workspace:
     @property
     def definitions_dir(self) -> Path:
         return self.root / "definitions"
+
+    @property
+    def measures_dir(self) -> Path:
+        return self.root / "measures"
 
     @property
     def key_path(self) -> Path:
@@ -106,6 +118,7 @@ def init_workspace(root: Path, name: str = "Violence Reduction Partnership") -> 
         cfg.write_text(DEFAULT_CONFIG.format(name=name.replace('"', "'")))
     (root / "lake").mkdir(exist_ok=True)
     (root / "definitions").mkdir(exist_ok=True)
+    (root / "measures").mkdir(exist_ok=True)
     key = root / "secrets" / "pseudonym.key"
     if not key.exists():
         key.parent.mkdir(mode=0o700, exist_ok=True)

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from vrp.definitions import (
+    offence_codes,
     DATASET_COLUMNS,
     Condition,
     DefinitionError,
@@ -52,7 +53,11 @@ def load_error(path: Path) -> str:
 def test_shipped_definitions():
     defs = load_definitions()
     assert set(defs) == {"hips-sv", "ho-knife-enabled", "ho-knife-enabled-u25",
-                         "ho-knife-enabled-nondomestic", "ho-homicide", "policeuk-sv-approx"}
+                         "ho-knife-enabled-nondomestic", "ho-homicide", "policeuk-sv-approx",
+                         "ho-violence-with-injury", "ho-violence-without-injury", "ho-possession-of-weapons",
+                         "ho-robbery", "policeuk-possession-of-weapons", "policeuk-robbery",
+                         "homicide-index-nondomestic", "homicide-index-nondomestic-sharp", "ed-assault-knife",
+                         "hes-assault-sharp-object", "hes-assault-any"}
     assert {d.kind for d in defs.values()} == {"local", "home-office", "approximation"}
     assert all(d.version and d.description and d.sources and d.path.name == f"{d.id}.toml" for d in defs.values())
     assert [r.id for r in defs["hips-sv"].rules] == [
@@ -64,6 +69,22 @@ def test_shipped_definitions():
     for blind_spot in ("offence code", "knife flag", "victim age", "domestic", "Violence and sexual offences",
                        "Public order", "lower bound", "never the HIPS"):
         assert blind_spot in approx.limits.replace("\n", " ")
+
+
+def test_violence_definitions_follow_the_code_table():
+    """S1/S2 take their classes from the code table's subgroups (S1 without the driving classes,
+    which HOCR 2020+ counts separately)."""
+    defs = load_definitions()
+    table = offence_codes()
+
+    def codes(defn):
+        return {c for r in defn.rules for cond in r.conditions if cond.column == "offence_code" for c in cond.value}
+
+    vwi = {c for c, o in table.items() if o.offence_subgroup == "Violence with injury"}
+    vwoi = {c for c, o in table.items() if o.offence_subgroup == "Violence without injury"}
+    assert codes(defs["ho-violence-with-injury"]) == vwi - {"4.4", "4.6", "4.7", "4.8", "4.9", "37.1"}
+    assert codes(defs["ho-violence-without-injury"]) == vwoi
+    assert codes(defs["ho-possession-of-weapons"]) == {"10A", "10B", "10C", "10D", "81", "90"}
 
 
 def test_knife_enabled_definitions_follow_the_code_table():

@@ -1,6 +1,6 @@
 """Serious-violence definitions as data: load TOML files, compile them to DuckDB SQL, explain.
 
-A definition is a versioned predicate over one canonical dataset (`crimes` or `police_uk`, see
+A definition is a versioned predicate over one canonical dataset (`crimes`, `police_uk`, ... see
 docs/schemas.md): a record matches when it passes every filter and ANY rule; a rule holds when ALL
 its conditions hold. Definitions vary by partnership and change every April, so they live in TOML
 files (docs/definitions.md), never in code. Classification and :func:`explain` use the very same
@@ -55,6 +55,21 @@ DATASET_COLUMNS: dict[str, dict[str, str]] = {
         "longitude": DOUBLE, "latitude": DOUBLE, "location": TEXT, "lsoa_code": TEXT,
         "lsoa_name": TEXT, "crime_type": TEXT, "last_outcome_category": TEXT, "context": TEXT,
     },
+    "homicides": {
+        "case_ref": TEXT, "recorded_date": DATE, "offence_date": DATE, "victim_age": INT,
+        "victim_sex": TEXT, "method": TEXT, "relationship": TEXT, "domestic": BOOL,
+        "lsoa_code": TEXT, "case_status": TEXT, "month": TEXT,
+    },
+    "ed_attendances": {
+        "record_id": TEXT, "site_code": TEXT, "attendance_date": DATE, "assault_date": DATE,
+        "assault_method": TEXT, "weapon": TEXT, "location_type": TEXT, "location_text": TEXT,
+        "lsoa_code": TEXT, "age": INT, "sex": TEXT, "month": TEXT,
+    },
+    "admissions": {
+        "period": TEXT, "area_code": TEXT, "area_level": TEXT, "age_band": TEXT, "age_min": INT,
+        "age_max": INT, "sex": TEXT, "cause": TEXT, "diagnosis_position": TEXT,
+        "admission_method": TEXT, "counting_unit": TEXT, "source_suppressed": BOOL,
+    },
 }
 POLICE_UK_CRIME_TYPES = frozenset({
     "Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs",
@@ -68,6 +83,17 @@ ALLOWED_VALUES: dict[str, frozenset[str]] = {
     "crime_status": frozenset({"confirmed", "cancelled", "transferred"}),
     "victim_sex": frozenset({"male", "female", "other", "unknown"}),
     "crime_type": POLICE_UK_CRIME_TYPES,
+    "method": frozenset({"sharp_instrument", "blunt_instrument", "hitting_kicking", "shooting",
+                         "strangulation", "poisoning", "other", "unknown"}),
+    "relationship": frozenset({"partner", "ex_partner", "family", "friend_acquaintance", "stranger",
+                               "other_known", "no_suspect", "not_known"}),
+    "case_status": frozenset({"homicide", "no_longer_homicide"}),
+    "weapon": frozenset({"knife_sharp", "glass_bottle", "blunt", "body_part", "firearm", "other", "unknown"}),
+    "sex": frozenset({"male", "female", "other", "unknown", "persons"}),
+    "area_level": frozenset({"lsoa", "district", "pfa"}),
+    "diagnosis_position": frozenset({"any", "primary"}),
+    "admission_method": frozenset({"emergency", "all"}),
+    "counting_unit": frozenset({"fae", "fce", "admissions"}),
 }
 KINDS = ("local", "home-office", "approximation")
 _TOP_KEYS = {"id", "version", "name", "dataset", "kind", "description", "limits", "sources",
