@@ -117,6 +117,40 @@ def ingest_police_extract(paths: list[Path], workspace: WorkspaceOpt = None,
     _run_ingest(partial_ws(run, workspace), paths, json_, "force extract", mapping_name=mapping, as_at=_as_at(as_at))
 
 
+MappingOpt = Annotated[Optional[str], typer.Option("--mapping", help="Mapping name in vrp.toml, or a mapping TOML file (default: canonical headers).")]
+SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Source label of the snapshots (default: the mapping's source, else the dataset's default).")]
+
+
+@ingest_app.command("homicides")
+def ingest_homicides(paths: list[Path], workspace: WorkspaceOpt = None, mapping: MappingOpt = None, source: SourceOpt = None,
+                     as_at: AsAtOpt = None, json_: JsonOpt = False) -> None:
+    """Force homicide records / Homicide Index (CSV, one row per victim); default source homicide-index."""
+    from vrp.ingest.homicides import ingest_homicides as run
+
+    _run_ingest(partial_ws(run, workspace), paths, json_, "homicides", mapping_name=mapping, source=source,
+                as_at=_as_at(as_at))
+
+
+@ingest_app.command("ed-attendances")
+def ingest_ed_attendances(paths: list[Path], workspace: WorkspaceOpt = None, mapping: MappingOpt = None,
+                          source: SourceOpt = None, as_at: AsAtOpt = None, json_: JsonOpt = False) -> None:
+    """Emergency department assault attendances (ISTV, anonymised CSV); default source: each row's site code."""
+    from vrp.ingest.health import ingest_ed_attendances as run
+
+    _run_ingest(partial_ws(run, workspace), paths, json_, "ED attendances", mapping_name=mapping, source=source,
+                as_at=_as_at(as_at))
+
+
+@ingest_app.command("admissions")
+def ingest_admissions(paths: list[Path], workspace: WorkspaceOpt = None, mapping: MappingOpt = None, source: SourceOpt = None,
+                      as_at: AsAtOpt = None, json_: JsonOpt = False) -> None:
+    """Hospital admission aggregates (NHS England / ICB CSV, counts only); default source nhs."""
+    from vrp.ingest.health import ingest_admissions as run
+
+    _run_ingest(partial_ws(run, workspace), paths, json_, "admissions", mapping_name=mapping, source=source,
+                as_at=_as_at(as_at))
+
+
 @ingest_app.command("reference")
 def ingest_reference(kind: Annotated[str, typer.Argument(help="lsoa-lookup | boundaries | population | deprivation")],
                      path: Path, workspace: WorkspaceOpt = None,
@@ -273,6 +307,85 @@ def demo_data(directory: Path, seed: Annotated[int, typer.Option(help="Random se
     manifest = generate(directory, seed=seed, scale=scale)
     data = asdict(manifest) if hasattr(manifest, "__dataclass_fields__") else manifest
     _print_json(data) if json_ else console.print(f"demo partnership written to {directory}")
+
+
+measures_app = typer.Typer(help="Outcome measures: rates, confidence intervals, tests of change, SPC.", no_args_is_help=True)
+app.add_typer(measures_app, name="measures")
+MeasureOpt = Annotated[str, typer.Option("--measure", "-m", help="Measure id (see `vrp measures list`).")]
+FromOpt = Annotated[Optional[str], typer.Option("--from", help="First month, YYYY-MM.")]
+ToOpt = Annotated[Optional[str], typer.Option("--to", help="Last month, YYYY-MM.")]
+TierOpt = Annotated[str, typer.Option("--tier", help="analyst (everything) or partner (small numbers suppressed).")]
+SHOW_COLUMNS = ["area", "period", "count", "population", "rate", "ci_low", "ci_high", "verdict"]
+
+
+@measures_app.command("list")
+def measures_list(workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """The outcome measures: what each counts, its definition and versions."""
+    from vrp.measures.report import list_measures
+
+    rows = list_measures(_workspace(workspace))
+    if json_:
+        _print_json(rows)
+        return
+    shown = [{"id": f"{r['id']} v{r['version']}", "name": r["name"], "counts": f"{r['definition']} v{r['definition_version']}",
+              "ages": r["age_band"], "per": r["rate_per"]} for r in rows]
+    console.print(_table(shown, title="Outcome measures"))
+
+
+@measures_app.command("show")
+def measures_show(measure: Annotated[list[str], typer.Option("--measure", "-m", help="Measure id (repeatable), or all.")],
+                  by: Annotated[str, typer.Option("--by", help="partnership, district or lsoa.")] = "district",
+                  period: Annotated[Optional[str], typer.Option("--period", help="month, quarter, financial_year, calendar_year, rolling_12 or custom (default: the measure's).")] = None,
+                  start: FromOpt = None, end: ToOpt = None,
+                  compare: Annotated[str, typer.Option("--compare", help="Change against the previous period or the same period a year ago (year_ago).")] = "previous",
+                  tier: TierOpt = "analyst", workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """Counts, rates with 95% intervals and changes with their test, by area and period."""
+    from vrp.measures.report import measure_rows
+
+    rows = measure_rows(_workspace(workspace), measure, by, period, start, end, compare, tier)
+    if json_:
+        _print_json(rows)
+        return
+    for measure_id in dict.fromkeys(r["measure"] for r in rows):
+        mine = [r for r in rows if r["measure"] == measure_id]
+        shown = [{**r, "rate": None if r["rate"] is None else round(r["rate"], 1),
+                  "ci_low": None if r["ci_low"] is None else round(r["ci_low"], 1),
+                  "ci_high": None if r["ci_high"] is None else round(r["ci_high"], 1)} for r in mine]
+        first = mine[0]
+        console.print(_table(shown, columns=SHOW_COLUMNS,
+                             title=f"{measure_id} v{first['measure_version']} ({first['definition']} v{first['definition_version']}), "
+                                   f"data as at {first['as_at']}, tier {first['tier']}"))
+        for r in mine:
+            if r.get("sentence") and r["area_level"] == "partnership":
+                console.print(f"{r['period']}: {r['sentence']}", highlight=False)
+
+
+@measures_app.command("spc")
+def measures_spc(measure: MeasureOpt, area: Annotated[str, typer.Option("--area", help="partnership, or a district code or name.")] = "partnership",
+                 start: FromOpt = None, end: ToOpt = None,
+                 baseline: Annotated[Optional[int], typer.Option("--baseline", help="Months that set the limits (default: all).")] = None,
+                 tier: TierOpt = "analyst", workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """SPC (XmR) chart data for a monthly series: limits and special-cause flags."""
+    from vrp.measures.report import spc_series
+
+    data = spc_series(_workspace(workspace), measure, area, start, end, tier, baseline)
+    if json_:
+        _print_json(data)
+        return
+    console.print(_table(data["points"], title=f"{data['measure']} SPC, {data['area']}: {data.get('variation', '')}"))
+
+
+@measures_app.command("chart")
+def measures_chart(measure: MeasureOpt, out: Annotated[Path, typer.Option("--out", help="Folder for the SVG and PNG files.")] = Path("charts"),
+                   area: Annotated[str, typer.Option("--area", help="partnership, or a district code or name.")] = "partnership",
+                   period: Annotated[Optional[str], typer.Option("--period", help="Period type of the trend chart (default: the measure's).")] = None,
+                   start: FromOpt = None, end: ToOpt = None, tier: TierOpt = "analyst",
+                   workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """Write a trend chart (rate with its 95% band) and an SPC chart as SVG and PNG."""
+    from vrp.measures.charts import write_charts
+
+    files = write_charts(_workspace(workspace), measure, out, area, period, start, end, tier)
+    _print_json(files) if json_ else [console.print(str(f)) for f in files]
 
 
 def main() -> None:

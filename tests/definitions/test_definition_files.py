@@ -117,6 +117,12 @@ def test_column_lists_match_docs_schemas():
     assert set(DATASET_COLUMNS["crimes"]) == crimes - {"suspect_pids", "victim_pid", "suspect_ids", "victim_id"}
     police_uk = _schema_columns("## police.uk street-level crime", "File-level faults", 1)
     assert set(DATASET_COLUMNS["police_uk"]) == police_uk
+    homicides = _schema_columns("## Homicides", "**Recorded choice", 0)
+    assert set(DATASET_COLUMNS["homicides"]) == homicides - {"victim_pid"}
+    ed = _schema_columns("## ED assault attendances", "**Weapon.**", 0)
+    assert set(DATASET_COLUMNS["ed_attendances"]) == ed
+    admissions = _schema_columns("## Hospital admissions", "Every variant", 0)
+    assert set(DATASET_COLUMNS["admissions"]) == admissions
 
 
 # --- user files and load errors ----------------------------------------------------------------

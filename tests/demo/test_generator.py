@@ -518,3 +518,249 @@ def test_police_uk_publishes_exactly_the_confirmed_valid_crimes(full, full_extra
         (f"{x:.6f}", f"{y:.6f}") for x, y in zip(lon, lat)]
     asb = sum(v["anti_social_behaviour"] for v in gt["police_uk"].values())
     assert 0.07 < asb / crimes < 0.13
+
+
+# ---------------------------------------------------------------- homicides, ED and admissions files
+
+HOMICIDE_HEADER = ("Case Number,Crime Number,Date Recorded,Date of Offence,Victim URN,Victim Age,Victim Sex,"
+                   "Method of Killing,Relationship to Principal Suspect,LSOA,Status")
+ED_HEADER = ("Attendance ID,Site Code,Arrival Date,Arrival Time,Assault Date,Assault Time,Assault Method,"
+             "Location Type,Location Description,Incident LSOA,Age,Gender")
+ADMISSIONS_HEADER = "period,area_code,age_band,sex,cause,diagnosis_position,admission_method,counting_unit,count"
+HOMICIDE_CODES = {"1", "4.1", "4.2", "4.10"}
+DOMESTIC_LABELS = {"Partner", "Ex-partner", "Family member"}
+
+
+def test_new_files_are_in_the_manifest_with_their_layouts(small):
+    assert small.homicides.name == "homicides.csv" and small.admissions.name == "admissions.csv"
+    assert [p.name for p in small.ed_attendances] == ["ed_attendances_2023.csv", "ed_attendances_2024.csv"]
+    assert tomllib.loads(small.homicides_mapping.read_text())["dataset"] == "homicides"
+    assert tomllib.loads(small.ed_mapping.read_text())["dataset"] == "ed_attendances"
+    assert small.homicides.read_text().splitlines()[0] == HOMICIDE_HEADER
+    assert small.admissions.read_text().splitlines()[0] == ADMISSIONS_HEADER
+    for path in small.ed_attendances:
+        assert path.read_text().splitlines()[0] == ED_HEADER
+
+
+def test_no_health_file_has_a_patient_identifier_column(full):
+    from vrp.ingest.health import patient_identifier
+
+    manifest, _ = full
+    for path in [*manifest.ed_attendances, manifest.admissions]:
+        header = read_rows(path)[0]
+        assert header and not [h for h in header if patient_identifier(h)], path.name
+
+
+def test_homicides_are_exactly_the_extracts_homicide_victims(full, full_extracts):
+    manifest, _ = full
+    gt, lsoas = ground_truth(manifest)["homicides"], lookup(manifest)
+    _, rows = read_rows(manifest.homicides)
+    faulty = {f["line"] for f in gt["faults"]}
+    valid = [r for line, r in enumerate(rows, start=2) if line not in faulty]
+    crimes = {r["Occurrence Number"]: r for d in full_extracts.values() for r in d["good"]
+              if r["Status"] == "Confirmed" and normalise_code(r["HO Class"]) in HOMICIDE_CODES}
+    assert [r["Crime Number"] for r in valid] == gt["crime_refs"]
+    assert sorted(gt["crime_refs"]) == sorted(crimes) and len(crimes) >= 10
+    counts = defaultdict(Counter)
+    for r in valid:
+        crime = crimes[r["Crime Number"]]
+        assert (r["Date Recorded"], r["Victim URN"], r["Victim Age"], r["Victim Sex"], r["LSOA"]) == (
+            crime["Date Recorded"], crime["Victim URN"], crime["Victim Age"], crime["Victim Sex"], crime["LSOA"])
+        assert r["Date of Offence"] == crime["Committed From"][:10] and r["Status"] == "Homicide"
+        if crime["Knife/Sharp Instrument"] == "Y":
+            assert r["Method of Killing"] == "Sharp instrument"
+        assert (crime["DA Flag"] == "Y") == (r["Relationship to Principal Suspect"] in DOMESTIC_LABELS)
+        key = (r["Date Recorded"][-4:], lsoas[r["LSOA"]]["LADCD"])
+        non_domestic = r["Relationship to Principal Suspect"] not in DOMESTIC_LABELS
+        counts[key]["all"] += 1
+        counts[key]["non_domestic"] += non_domestic
+        counts[key]["non_domestic_sharp_0_24"] += (non_domestic and r["Method of Killing"] == "Sharp instrument"
+                                                   and r["Victim Age"] != "" and int(r["Victim Age"]) <= 24)
+    for year, by_district in gt["counts"].items():
+        for district, got in by_district.items():
+            assert got == {k: counts[(year, district)][k] for k in got}, (year, district)
+    assert gt["rows"] == len(rows) and gt["good_rows"] == len(valid) and 1 <= gt["bad_rows"] <= 2
+    for f in gt["faults"]:
+        row = rows[f["line"] - 2]
+        column = {"method": "Method of Killing", "offence_date": "Date of Offence"}[f["field"]]
+        assert row["Case Number"] == f["case_ref"] and row[column] == f["value"] and row["Crime Number"] == ""
+
+
+def test_ed_attendances_match_their_ground_truth(full):
+    from vrp.ingest.health import classify_weapon
+
+    manifest, _ = full
+    gt, lsoas = ground_truth(manifest)["ed_attendances"], lookup(manifest)
+    weapon_values = {k.lower(): v for k, v in tomllib.loads(manifest.ed_mapping.read_text())["values"]["weapon"].items()}
+    for path in manifest.ed_attendances:
+        year = path.stem[-4:]
+        _, rows = read_rows(path)
+        faults = {f["line"]: f for f in gt["faults"][path.name]}
+        summary = gt["files"][path.name]
+        assert (summary["rows"], summary["bad_rows"], summary["good_rows"]) == (len(rows), len(faults), len(rows) - len(faults))
+        assert 1 <= len(faults) <= 2 and summary["linked_to_crimes"] < summary["good_rows"]  # the ED sees more
+        by_district, no_lsoa = defaultdict(Counter), Counter()
+        for line, r in enumerate(rows, start=2):
+            assert r["Site Code"] in {"R9W01", "R9W02"} and r["Attendance ID"].startswith(r["Site Code"])
+            if line in faults:
+                column = {"attendance_date": "Arrival Date", "assault_date": "Assault Date", "age": "Age"}[faults[line]["field"]]
+                assert r[column] == faults[line]["value"] and r["Attendance ID"] == faults[line]["record_id"]
+                continue
+            assert r["Arrival Date"][-4:] == year
+            weapon = classify_weapon(r["Assault Method"], weapon_values)
+            if r["Incident LSOA"]:
+                by_district[lsoas[r["Incident LSOA"]]["LADCD"]][weapon] += 1
+            else:
+                no_lsoa[weapon] += 1
+            if r["Location Type"] == "Home":
+                assert r["Location Description"] == ""  # never an address
+        assert gt["weapon_counts"][year] == {d: {w: by_district[d][w] for w in ws} for d, ws in gt["weapon_counts"][year].items()}
+        assert gt["no_lsoa"][year] == {w: no_lsoa[w] for w in gt["no_lsoa"][year]}
+        assert 0.6 < 1 - summary["no_lsoa"] / summary["good_rows"] < 0.8
+        assert sum(gt["weapon_counts"][year][d]["knife_sharp"] for d in gt["weapon_counts"][year]) > 0
+
+
+def test_admissions_cells_match_their_ground_truth(full):
+    manifest, _ = full
+    gt = ground_truth(manifest)["admissions"]
+    _, rows = read_rows(manifest.admissions)
+    assert gt["financial_years"] == ["2022/23", "2023/24", "2024/25"]
+    assert gt["rows"] == len(rows) and gt["cells"] == 3 * 6 * 3 * 2 == len(rows) - gt["bad_rows"]
+    (fault,) = gt["faults"]
+    assert rows[fault["line"] - 2]["area_code"] == "TOTAL"
+    hidden = {s["line"]: s for s in gt["suppressed_cells"]}
+    assert 1 <= len(hidden) <= 2
+    for line, r in enumerate(rows, start=2):
+        if line == fault["line"]:
+            continue
+        assert (r["sex"], r["diagnosis_position"], r["admission_method"], r["counting_unit"]) == ("persons", "any", "emergency", "fae")
+        expected = gt["counts"][r["period"]][r["area_code"]][r["age_band"]][r["cause"]]
+        if line in hidden:
+            assert r["count"] == "*" and expected is None and hidden[line]["cause"] == r["cause"]
+        else:
+            assert int(r["count"]) == expected
+    for by_district in gt["counts"].values():
+        for by_band in by_district.values():
+            for cell in by_band.values():
+                if None not in cell.values():
+                    assert cell["X99"] <= cell["X85-Y09"]  # sharp object is one of the assault causes
+
+
+def test_measure_counts_recomputed_from_the_csvs(full, full_extracts):
+    from vrp.definitions.offences import offence_codes
+
+    manifest, _ = full
+    gt, lsoas = ground_truth(manifest)["measure_counts"], lookup(manifest)
+    subgroup = {c: o.offence_subgroup for c, o in offence_codes().items()}
+    knife_codes = {"5D", "8N", "8P", "8S", "34A", "34B", "3B", "1", "4.1", "4.2", "4.10", "2", "19C", "19D", "19E",
+                   "19F", "19G", "19H", "17A", "17B", "20A", "20B"}
+    for name, data in full_extracts.items():
+        year = name[-8:-4]
+        counts = defaultdict(Counter)
+        for r in data["good"]:
+            if r["Status"] != "Confirmed":
+                continue
+            c, d = counts[lsoas[r["LSOA"]]["LADCD"]], normalise_code(r["HO Class"])
+            knife = d in knife_codes and r["Knife/Sharp Instrument"] == "Y"
+            c["knife_all"] += knife
+            c["knife_u25"] += knife and r["Victim Age"] != "" and int(r["Victim Age"]) <= 24
+            c["knife_nondomestic"] += knife and r["DA Flag"] != "Y"
+            c["vwi"] += subgroup[d] == "Violence with injury"
+            c["vwoi"] += subgroup[d] == "Violence without injury"
+            c["pow"] += d in {"10A", "10B", "10C", "10D", "81", "90"}
+            c["robbery"] += d in {"34A", "34B"}
+        assert set(gt[year]) == {r["LADCD"] for r in lsoas.values()}
+        for district, got in gt[year].items():
+            assert got == {m: counts[district][m] for m in got}, (year, district)
+            assert set(got) == {"knife_u25", "knife_all", "knife_nondomestic", "vwi", "vwoi", "pow", "robbery"}
+        assert sum(v["knife_u25"] for v in gt[year].values()) > 0
+
+
+def test_demo_data_cli_prints_the_new_paths(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "vrp", "demo-data", str(tmp_path), "--seed", "3", "--scale", "0.02", "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert Path(data["homicides"]).name == "homicides.csv" and Path(data["admissions"]).name == "admissions.csv"
+    assert [Path(p).name for p in data["ed_attendances"]] == [f"ed_attendances_{y}.csv" for y in (2022, 2023, 2024, 2025)]
+    assert Path(data["homicides_mapping"]).is_file() and Path(data["ed_mapping"]).is_file()
+
+
+@pytest.fixture(scope="module")
+def small_ingested(small, tmp_path_factory):
+    """The small demo's extracts, homicides, ED and admissions files through the real ingest."""
+    from vrp.ingest.extract import ingest_police_extract
+    from vrp.ingest.health import ingest_admissions, ingest_ed_attendances
+    from vrp.ingest.homicides import ingest_homicides
+    from vrp.workspace import init_workspace
+
+    ws = init_workspace(tmp_path_factory.mktemp("demo_ws") / "ws", "Wessex")
+    ingest_police_extract(ws, small.extracts, str(small.mapping))
+    summaries = {
+        "homicides": ingest_homicides(ws, [small.homicides], str(small.homicides_mapping)),
+        "ed_attendances": ingest_ed_attendances(ws, small.ed_attendances, str(small.ed_mapping)),
+        "admissions": ingest_admissions(ws, [small.admissions]),
+    }
+    return ws, summaries
+
+
+def test_new_files_ingest_with_exactly_the_ground_truth_rows_and_faults(small, small_ingested):
+    gt = ground_truth(small)
+    _, s = small_ingested
+    h = gt["homicides"]
+    assert (s["homicides"]["rows_in"], s["homicides"]["rows_loaded"], s["homicides"]["rows_quarantined"]) == (
+        h["rows"], h["good_rows"], h["bad_rows"])
+    assert [q["line"] for q in s["homicides"]["quarantine_sample"]] == [f["line"] for f in h["faults"]]
+    for f in s["ed_attendances"]["files"]:
+        name = Path(f["file"]).name
+        e = gt["ed_attendances"]["files"][name]
+        assert (f["rows_in"], f["rows_loaded"], f["rows_quarantined"]) == (e["rows"], e["good_rows"], e["bad_rows"])
+    got = sorted((q["file"], q["line"]) for q in s["ed_attendances"]["quarantine_sample"])
+    assert got == sorted((n, f["line"]) for n, fs in gt["ed_attendances"]["faults"].items() for f in fs)
+    a = gt["admissions"]
+    assert (s["admissions"]["rows_in"], s["admissions"]["rows_loaded"], s["admissions"]["rows_quarantined"]) == (
+        a["rows"], a["cells"], a["bad_rows"])
+    assert [q["line"] for q in s["admissions"]["quarantine_sample"]] == [f["line"] for f in a["faults"]]
+
+
+def test_ingested_ed_and_admission_counts_equal_ground_truth(small, small_ingested):
+    from vrp.lake import connect
+
+    ws, _ = small_ingested
+    gt, lsoas = ground_truth(small), lookup(small)
+    con = connect(ws)
+    ed = defaultdict(Counter)
+    for year, lsoa, weapon, n in con.execute("""SELECT year(attendance_date), lsoa_code, weapon, count(*)
+            FROM ed_attendances GROUP BY ALL""").fetchall():
+        if lsoa:
+            ed[(str(year), lsoas[lsoa]["LADCD"])][weapon] += n
+        else:
+            ed[(str(year), None)][weapon] += n
+    for year, by_district in gt["ed_attendances"]["weapon_counts"].items():
+        for district, weapons in by_district.items():
+            assert weapons == {w: ed[(year, district)][w] for w in weapons}
+        assert gt["ed_attendances"]["no_lsoa"][year] == {w: ed[(year, None)][w] for w in gt["ed_attendances"]["no_lsoa"][year]}
+    cells = con.execute("""SELECT period_start, area_code, age_band, cause, "count", source_suppressed
+        FROM admissions""").fetchall()
+    loaded = {(f"{start[:4]}/{int(start[2:4]) + 1:02d}", area, band, cause): n for start, area, band, cause, n, _ in cells}
+    expected = {(fy, d, b, c): n for fy, ds in gt["admissions"]["counts"].items() for d, bs in ds.items()
+                for b, cs in bs.items() for c, n in cs.items()}
+    assert loaded == expected
+    assert sum(s for *_, s in cells) == len(gt["admissions"]["suppressed_cells"])
+
+
+def test_ingested_homicides_link_to_the_crimes_and_derive_domestic(small, small_ingested):
+    from vrp.lake import connect
+
+    ws, _ = small_ingested
+    gt = ground_truth(small)["homicides"]
+    rows = connect(ws).execute("""SELECT h.case_ref, c.crime_ref, h.domestic, c.domestic_flag, h.relationship,
+            h.victim_age IS NOT DISTINCT FROM c.victim_age AND h.lsoa_code = c.lsoa_code AND h.victim_sex = c.victim_sex
+        FROM homicides h JOIN crimes c ON h.victim_pid = c.victim_pid AND h.recorded_date = c.recorded_date
+        WHERE c.offence_code IN ('1', '4.1', '4.2', '4.10') ORDER BY 1""").fetchall()
+    assert sorted(r[1] for r in rows) == sorted(gt["crime_refs"]) and len(rows) == gt["good_rows"] >= 1
+    for _, _, domestic, flag, relationship, same in rows:
+        assert same and domestic == flag == (relationship in ("partner", "ex_partner", "family"))

@@ -61,14 +61,16 @@ DATASET_COLUMNS: dict[str, dict[str, str]] = {
         "lsoa_code": TEXT, "case_status": TEXT, "month": TEXT,
     },
     "ed_attendances": {
-        "record_id": TEXT, "site_code": TEXT, "attendance_date": DATE, "assault_date": DATE,
+        "record_id": TEXT, "site_code": TEXT, "attendance_date": DATE, "attendance_time": TEXT,
+        "assault_date": DATE, "assault_time": TEXT,
         "assault_method": TEXT, "weapon": TEXT, "location_type": TEXT, "location_text": TEXT,
         "lsoa_code": TEXT, "age": INT, "sex": TEXT, "month": TEXT,
     },
     "admissions": {
-        "period": TEXT, "area_code": TEXT, "area_level": TEXT, "age_band": TEXT, "age_min": INT,
-        "age_max": INT, "sex": TEXT, "cause": TEXT, "diagnosis_position": TEXT,
-        "admission_method": TEXT, "counting_unit": TEXT, "source_suppressed": BOOL,
+        "period": TEXT, "period_start": TEXT, "period_end": TEXT, "area_code": TEXT, "area_level": TEXT,
+        "age_band": TEXT, "age_min": INT, "age_max": INT, "sex": TEXT, "cause": TEXT, "diagnosis_position": TEXT,
+        "admission_method": TEXT, "counting_unit": TEXT, "count": INT, "source_suppressed": BOOL,
+        "month": TEXT,
     },
 }
 POLICE_UK_CRIME_TYPES = frozenset({

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vrp.demo import extract, policeuk, reference, truth
+from vrp.demo import extract, health, homicides, policeuk, reference, truth
 from vrp.demo.crimes import SuspectPool, Streets, build_streets, build_suspects, simulate_year
 from vrp.demo.geography import Geography, build_geography
 from vrp.demo.table import Table, length, take
@@ -30,9 +30,16 @@ POPULATION_NAME = "population_census2021.csv"
 DEPRIVATION_NAME = "imd2019_lsoa.csv"
 POLICE_UK_DIR = "police_uk"
 GROUND_TRUTH_NAME = "ground_truth.json"
+HOMICIDES_NAME = "homicides.csv"
+HOMICIDES_MAPPING_NAME = "homicides_mapping.toml"
+ED_NAME = "ed_attendances_{year}.csv"
+ED_MAPPING_NAME = "ed_mapping.toml"
+ADMISSIONS_NAME = "admissions.csv"
 
 # Sub-streams of the seed: fixed labels, so adding a year never changes another year's data.
 _GEOGRAPHY, _STREETS, _SUSPECTS, _DEPRIVATION = 0, 1, 2, 3
+_HOMICIDE_FAULTS, _ADMISSIONS = 4, 5      # whole-run streams
+_POLICE_UK, _HOMICIDES, _ED = 1, 2, 3     # per-year streams: (seed, year, label)
 
 
 @dataclass
@@ -49,13 +56,20 @@ class DemoManifest:
     population: Path | None = None
     deprivation: Path | None = None
     police_uk: list[Path] = field(default_factory=list)
+    homicides: Path | None = None
+    homicides_mapping: Path | None = None
+    ed_attendances: list[Path] = field(default_factory=list)
+    ed_mapping: Path | None = None
+    admissions: Path | None = None
     ground_truth: Path | None = None
     row_counts: dict[str, int] = field(default_factory=dict)  # path relative to out_dir -> rows
 
     def paths(self) -> list[Path]:
         """Every written file, references first (the order they should be ingested in)."""
-        single = [self.lsoa_lookup, self.boundaries, self.population, self.deprivation, self.mapping]
-        return [p for p in single if p] + self.extracts + self.police_uk + [self.ground_truth]
+        single = [self.lsoa_lookup, self.boundaries, self.population, self.deprivation, self.mapping,
+                  self.homicides_mapping, self.ed_mapping]
+        health = [p for p in [self.homicides, *self.ed_attendances, self.admissions] if p]
+        return [p for p in single if p] + self.extracts + self.police_uk + health + [self.ground_truth]
 
 
 def generate(out_dir: Path, seed: int = 42, years: tuple[int, ...] = (2022, 2023, 2024, 2025),
@@ -68,7 +82,7 @@ def generate(out_dir: Path, seed: int = 42, years: tuple[int, ...] = (2022, 2023
     years = _check_args(years, scale)
     out_dir = Path(out_dir)
     (out_dir / POLICE_UK_DIR).mkdir(parents=True, exist_ok=True)
-    report = _Reporter(progress, total=2 + 2 * len(years))
+    report = _Reporter(progress, total=3 + 3 * len(years))
     manifest = DemoManifest(out_dir=out_dir, seed=seed, years=years)
 
     report("geography")
@@ -76,21 +90,34 @@ def generate(out_dir: Path, seed: int = 42, years: tuple[int, ...] = (2022, 2023
     streets = build_streets(_rng(seed, _STREETS), geo.n)
     suspects = build_suspects(_rng(seed, _SUSPECTS), geo, scale)
     _write_reference(manifest, geo, seed)
+    _write_health_mappings(manifest)
 
     gt = truth.header(seed, scale, years, geo)
     gt |= {"extracts": {}, "bad_rows": {}, "confirmed_counts": {}, "knife_yes_counts": {},
            "subcode_tag_counts": {}, "monthly_confirmed": {}, "police_uk": {}}
-    suspect_lists = []
+    health_gt = {"homicides": {}, "ed_attendances": {"files": {}, "faults": {}, "weapon_counts": {}, "no_lsoa": {}},
+                 "admissions": {}, "measure_counts": {}}
+    suspect_lists, victims, attendances = [], [], []
     for year in years:
         report(f"crimes {year}")
         good = _write_year(manifest, gt, geo, seed, year, scale, streets, suspects)
         suspect_lists.append(good["suspects"][good["status"] == "Confirmed"])
+        health_gt["measure_counts"][str(year)] = truth.measure_counts(good, geo)
         report(f"police.uk {year}")
         _write_policeuk_year(manifest, gt, geo, streets, seed, year, good)
+        report(f"ED {year}")
+        confirmed = take(good, good["status"] == "Confirmed")
+        victims.append(homicides.simulate_year(_rng(seed, year, _HOMICIDES), confirmed, year))
+        attendances.append(_write_ed_year(manifest, health_gt["ed_attendances"], geo, streets, seed, year, confirmed))
 
+    report("homicides and admissions")
+    _write_homicides(manifest, health_gt, geo, seed, years, victims)
+    _write_admissions(manifest, health_gt, geo, seed, years, attendances)
     report("ground truth")
     _remove_stale_policeuk(manifest)
+    _remove_stale_ed(manifest)
     gt["prolific_suspects"] = truth.prolific_suspects(suspect_lists)
+    gt |= health_gt
     gt["files"] = dict(sorted(manifest.row_counts.items()))
     manifest.ground_truth = out_dir / GROUND_TRUTH_NAME
     manifest.ground_truth.write_text(json.dumps(gt, indent=1, sort_keys=False) + "\n", encoding="utf-8")
@@ -159,7 +186,7 @@ def _write_year(manifest: DemoManifest, gt: dict, geo: Geography, seed: int, yea
 def _write_policeuk_year(manifest: DemoManifest, gt: dict, geo: Geography, streets: Streets, seed: int,
                          year: int, good: Table) -> None:
     """Monthly police.uk files for the year's confirmed valid crimes."""
-    rng = _rng(seed, year, 1)
+    rng = _rng(seed, year, _POLICE_UK)
     confirmed = take(good, good["status"] == "Confirmed")
     rows = policeuk.published_rows(rng, confirmed, geo, streets)
     folder = manifest.out_dir / POLICE_UK_DIR
@@ -167,6 +194,69 @@ def _write_policeuk_year(manifest: DemoManifest, gt: dict, geo: Geography, stree
         manifest.police_uk.append(folder / name)
         manifest.row_counts[f"{POLICE_UK_DIR}/{name}"] = length(frame)
         gt["police_uk"][name] = truth.policeuk_summary(frame)
+
+
+def _write_health_mappings(manifest: DemoManifest) -> None:
+    """The column mappings for the homicide and ED files (the admissions file has canonical headers)."""
+    manifest.homicides_mapping = manifest.out_dir / HOMICIDES_MAPPING_NAME
+    manifest.homicides_mapping.write_text(homicides.MAPPING_TOML, encoding="utf-8")
+    manifest.ed_mapping = manifest.out_dir / ED_MAPPING_NAME
+    manifest.ed_mapping.write_text(health.MAPPING_TOML, encoding="utf-8")
+
+
+def _write_ed_year(manifest: DemoManifest, ed_gt: dict, geo: Geography, streets: Streets, seed: int, year: int,
+                   confirmed: Table) -> Table:
+    """The year's ED attendance file (both sites) with 1-2 faulty rows; returns every attendance."""
+    rng = _rng(seed, year, _ED)
+    table = health.simulate_year(rng, confirmed, geo, streets, year)
+    bad = health.choose_bad_rows(rng, length(table))
+    name = ED_NAME.format(year=year)
+    path = manifest.out_dir / name
+    rows, records = health.write_file(table, geo, bad, year, path)
+    manifest.ed_attendances.append(path)
+    manifest.row_counts[name] = rows
+    is_good = np.ones(rows, dtype=bool)
+    is_good[[row for row, _, _ in bad]] = False
+    valid = take(table, is_good)
+    ed_gt["files"][name] = {"rows": rows, "bad_rows": len(records), "good_rows": int(is_good.sum()),
+                            "linked_to_crimes": int((valid["crime_ref"] != "").sum()),
+                            "no_lsoa": int((~valid["lsoa_written"]).sum())}
+    ed_gt["faults"][name] = records
+    ed_gt["weapon_counts"][str(year)], ed_gt["no_lsoa"][str(year)] = truth.ed_counts(valid, geo, health.WEAPONS)
+    return table
+
+
+def _write_homicides(manifest: DemoManifest, gt: dict, geo: Geography, seed: int, years: tuple[int, ...],
+                     victims: list[Table]) -> None:
+    """One homicide file for all years: the victims of the extracts' homicides."""
+    allv = {k: np.concatenate([v[k] for v in victims]) for k in victims[0]}
+    manifest.homicides = manifest.out_dir / HOMICIDES_NAME
+    rows, records = homicides.write_file(_rng(seed, _HOMICIDE_FAULTS), allv, years, geo.code, manifest.homicides)
+    manifest.row_counts[HOMICIDES_NAME] = rows
+    gt["homicides"] = {"file": HOMICIDES_NAME, "rows": rows, "bad_rows": len(records), "good_rows": length(allv),
+                       "faults": records, "crime_refs": [str(r) for r in allv["crime_ref"].tolist()],
+                       "counts": truth.homicide_counts(allv, geo, years)}
+
+
+def _write_admissions(manifest: DemoManifest, gt: dict, geo: Geography, seed: int, years: tuple[int, ...],
+                      attendances: list[Table]) -> None:
+    """Admission aggregates for the financial years wholly inside the generated years."""
+    every = {k: np.concatenate([a[k] for a in attendances]) for k in attendances[0]}
+    cells = health.admission_cells(every, geo, years)
+    manifest.admissions = manifest.out_dir / ADMISSIONS_NAME
+    rows, suppressed, bad = health.write_admissions(_rng(seed, _ADMISSIONS), cells, manifest.admissions)
+    manifest.row_counts[ADMISSIONS_NAME] = rows
+    gt["admissions"] = {"file": ADMISSIONS_NAME, "rows": rows, "cells": len(cells), "bad_rows": len(bad), "faults": bad,
+                        "financial_years": [health.fy_label(y) for y in health.financial_years(years)],
+                        "suppressed_cells": suppressed, "counts": truth.admission_counts(cells, suppressed)}
+
+
+def _remove_stale_ed(manifest: DemoManifest) -> None:
+    """Delete ED files a previous run (with other years) left behind."""
+    keep = set(manifest.ed_attendances)
+    for path in manifest.out_dir.glob("ed_attendances_*.csv"):
+        if path not in keep:
+            path.unlink()
 
 
 def _remove_stale_policeuk(manifest: DemoManifest) -> None:

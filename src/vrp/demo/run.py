@@ -1,7 +1,9 @@
 """`make demo`: the main job on built-in demo data, through the same commands a user runs.
 
-generate demo partner files -> init a workspace -> ingest reference data, force extracts and
-police.uk files -> classify -> quality report -> summary counts. Prints where everything is.
+generate demo partner files -> init a workspace -> ingest reference data, force extracts, homicide
+records, ED assault attendances, hospital admissions and police.uk files -> classify -> quality
+report -> summary counts -> outcome measures (analyst and partner tiers), SPC data and charts.
+Prints where everything is.
 """
 from __future__ import annotations
 
@@ -42,15 +44,23 @@ def main(base: Path) -> None:
     vrp("ingest", "reference", "population", manifest["population"], *w)
     vrp("ingest", "reference", "deprivation", manifest["deprivation"], *w)
     vrp("ingest", "police-extract", *manifest["extracts"], "--mapping", manifest["mapping"], *w)
+    vrp("ingest", "homicides", manifest["homicides"], "--mapping", manifest["homicides_mapping"], *w)
+    vrp("ingest", "ed-attendances", *manifest["ed_attendances"], "--mapping", manifest["ed_mapping"], *w)
+    vrp("ingest", "admissions", manifest["admissions"], *w)
     vrp("ingest", "police-uk", str(Path(manifest["police_uk"][0]).parent), *w)
     vrp("classify", *w, "--definition", "hips-sv", "--definition", "ho-knife-enabled", "--definition", "ho-homicide")
     vrp("quality", *w)
     vrp("counts", "--by", "year,district", "--definition", "hips-sv", *w)
+    vrp("measures", "show", "--measure", "L1", "--measure", "K2", *w)
+    vrp("measures", "chart", "--measure", "L1", "--out", str(out / "charts"), *w)
     save(out, "status.json", "status", *w)
     save(out, "quality.json", "quality", *w)
     save(out, "classification.json", "classify", *w)
     save(out, "counts_hips_sv_by_district_year.json", "counts", "--by", "district,year", "--definition", "hips-sv", *w)
     save(out, "counts_by_offence_code.json", "counts", "--by", "offence_code", "--dataset", "crimes", *w)
+    save(out, "measures_by_district_analyst.json", "measures", "show", "--measure", "all", *w)
+    save(out, "measures_by_district_partner.json", "measures", "show", "--measure", "all", "--tier", "partner", *w)
+    save(out, "spc_l1_partnership.json", "measures", "spc", "--measure", "L1", *w)
     print(f"\nDemo finished.\n  partner files: {files}\n  workspace:     {ws}  (try: vrp status --workspace {ws})\n"
           f"  outputs:       {out}")
 

@@ -85,3 +85,78 @@ def _nested(district: np.ndarray, key: np.ndarray) -> dict[str, dict[str, int]]:
         d, k = pair.split("|")
         out.setdefault(d, {})[k] = n
     return out
+
+
+# ---- Measures, homicides and health files ------------------------------------------------------
+
+KNIFE_MEASURE_CODES = ("5D", "8N", "8P", "8S", "34A", "34B", "3B", "1", "4.1", "4.2", "4.10", "2", "19C", "19D",
+                       "19E", "19F", "19G", "19H", "17A", "17B", "20A", "20B")
+POW_CODES = ("10A", "10B", "10C", "10D", "81", "90")
+ROBBERY_CODES = ("34A", "34B")
+MEASURES = ("knife_u25", "knife_all", "knife_nondomestic", "vwi", "vwoi", "pow", "robbery")
+
+
+def _subgroup_codes(subgroup: str) -> tuple[str, ...]:
+    from vrp.definitions.offences import offence_codes
+
+    return tuple(c.code for c in offence_codes().values() if c.offence_subgroup == subgroup)
+
+
+def measure_counts(good: Table, geo: Geography) -> dict[str, dict[str, int]]:
+    """{district code: {measure: n}} for one year's confirmed valid crimes, every district and
+    measure present (zeros included)."""
+    confirmed = take(good, good["status"] == "Confirmed")
+    code = confirmed["code"].astype(str)
+    district = geo.district[confirmed["lsoa"]]
+    knife = np.isin(code, KNIFE_MEASURE_CODES) & (confirmed["knife"] == "Y")
+    age = confirmed["victim_age"]
+    masks = {
+        "knife_u25": knife & (age >= 0) & (age <= 24),
+        "knife_all": knife,
+        "knife_nondomestic": knife & ~confirmed["domestic"].astype(bool),
+        "vwi": np.isin(code, _subgroup_codes("Violence with injury")),
+        "vwoi": np.isin(code, _subgroup_codes("Violence without injury")),
+        "pow": np.isin(code, POW_CODES),
+        "robbery": np.isin(code, ROBBERY_CODES),
+    }
+    return {d.code: {m: int((masks[m] & (district == i)).sum()) for m in MEASURES} for i, d in enumerate(DISTRICTS)}
+
+
+HOMICIDE_COUNTS = ("all", "non_domestic", "non_domestic_sharp_0_24")
+
+
+def homicide_counts(victims: Table, geo: Geography, years: tuple[int, ...]) -> dict[str, dict[str, dict[str, int]]]:
+    """{year: {district: {all, non_domestic, non_domestic_sharp_0_24}}} of the valid homicide rows
+    (year of the recorded date), zeros included. Non-domestic includes no suspect and not known."""
+    year = victims["recorded"].astype("datetime64[Y]").astype(np.int64) + 1970
+    district = geo.district[victims["lsoa"]]
+    non_domestic = ~np.isin(victims["relationship"].astype(str), ("partner", "ex_partner", "family"))
+    age = victims["victim_age"]
+    sharp_young = non_domestic & (victims["method"] == "sharp_instrument") & (age >= 0) & (age <= 24)
+    masks = {"all": np.ones(length(victims), dtype=bool), "non_domestic": non_domestic,
+             "non_domestic_sharp_0_24": sharp_young}
+    return {str(y): {d.code: {k: int((masks[k] & (year == y) & (district == i)).sum()) for k in HOMICIDE_COUNTS}
+                     for i, d in enumerate(DISTRICTS)} for y in years}
+
+
+def ed_counts(valid: Table, geo: Geography, weapons: tuple[str, ...]) -> tuple[dict, dict]:
+    """For one year's valid ED rows: {district: {weapon: n}} for rows with an LSOA (every district
+    and weapon, zeros included), and {weapon: n} for rows without one."""
+    written = valid["lsoa_written"]
+    district = geo.district[valid["lsoa"]]
+    weapon = valid["weapon"].astype(str)
+    by_district = {d.code: {w: int((written & (district == i) & (weapon == w)).sum()) for w in weapons}
+                   for i, d in enumerate(DISTRICTS)}
+    no_lsoa = {w: int((~written & (weapon == w)).sum()) for w in weapons}
+    return by_district, no_lsoa
+
+
+def admission_counts(cells: list[dict], suppressed: list[dict]) -> dict:
+    """{financial year: {district: {age band: {cause: count}}}} as written: null where suppressed."""
+    hidden = {(s["period"], s["area_code"], s["age_band"], s["cause"]) for s in suppressed}
+    out: dict = {}
+    for c in cells:
+        key = (c["period"], c["area_code"], c["age_band"], c["cause"])
+        out.setdefault(c["period"], {}).setdefault(c["area_code"], {}).setdefault(c["age_band"], {})[c["cause"]] = (
+            None if key in hidden else c["count"])
+    return out

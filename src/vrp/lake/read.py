@@ -22,6 +22,12 @@ DATASET_INFO = {
                        access_tier="public", personal_data=False),
     "deprivation": dict(description="Index of Multiple Deprivation by LSOA", classification="OFFICIAL",
                         access_tier="public", personal_data=False),
+    "homicides": dict(description="Homicide records / Homicide Index (one row per victim, pseudonymised)",
+                      classification="OFFICIAL-SENSITIVE", access_tier="analyst", personal_data=True),
+    "ed_attendances": dict(description="Emergency department assault attendances (ISTV, anonymised record level)",
+                           classification="OFFICIAL-SENSITIVE", access_tier="analyst", personal_data=False),
+    "admissions": dict(description="Hospital admissions for assault (NHS aggregate counts)", classification="OFFICIAL",
+                       access_tier="partner", personal_data=False),
 }
 
 HINTS = {
@@ -31,6 +37,9 @@ HINTS = {
     "boundaries": "vrp ingest reference boundaries FILE",
     "population": "vrp ingest reference population FILE",
     "deprivation": "vrp ingest reference deprivation FILE",
+    "homicides": "vrp ingest homicides FILES [--mapping NAME]",
+    "ed_attendances": "vrp ingest ed-attendances FILES [--mapping NAME]",
+    "admissions": "vrp ingest admissions FILES [--mapping NAME]",
 }
 
 
@@ -63,7 +72,7 @@ def connect(ws) -> duckdb.DuckDBPyConnection:
         by_dataset.setdefault(snap.dataset, []).append(str(ws.lake / snap.path))
     for dataset, files in by_dataset.items():
         listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        con.execute(f"CREATE VIEW {dataset} AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
+        con.execute(f"CREATE VIEW {dataset} AS SELECT * FROM read_parquet([{listing}], union_by_name = true, hive_partitioning = false)")
     con.execute(f"CREATE TABLE _loaded(dataset VARCHAR)")
     if by_dataset:
         con.executemany("INSERT INTO _loaded VALUES (?)", [[d] for d in by_dataset])

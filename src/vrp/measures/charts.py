@@ -43,6 +43,7 @@ def spc_chart(data: dict, title: str, subtitle: str) -> alt.Chart:
     """XmR chart: monthly values coloured by variation type, mean and process limits."""
     points = pd.DataFrame(data["points"])
     points["variation"] = points["direction"].fillna("common cause").replace("", "common cause")
+    points["lower"] = points["lower"].clip(lower=0)  # a count cannot fall below zero; the data keep the limit
     order = list(points["period"])
     x = alt.X("period:O", sort=order, title=None, axis=alt.Axis(labelAngle=-45))
     base = alt.Chart(points)

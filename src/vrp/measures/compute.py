@@ -127,11 +127,27 @@ def numerator(con, measure: Measure, areas: list[Area]) -> Counts:
                    month, month, count(*) AS n, 0 AS unknown
             FROM {located} WHERE (in_area {unattributed}) AND {where} GROUP BY ALL""").fetchall()
     keep = [r for r in rows if (r[0], r[1]) in index]
+    if measure.dataset == "admissions":
+        _check_no_overlap(keep)
     return Counts(area=np.array([index[(r[0], r[1])] for r in keep], dtype=np.int64),
                   first=np.array([month_index(r[2]) for r in keep], dtype=np.int64),
                   last=np.array([month_index(r[3]) for r in keep], dtype=np.int64),
                   n=np.array([r[4] for r in keep], dtype=np.int64),
                   unknown=np.array([r[5] for r in keep], dtype=np.int64))
+
+
+def _check_no_overlap(rows: list[tuple]) -> None:
+    """Admissions for one area must not come both by month and by year for the same months:
+    adding them would count the same patients twice."""
+    spans: dict[tuple, set[tuple[str, str]]] = {}
+    for level, code, start, end, *_ in rows:
+        spans.setdefault((level, code), set()).add((start, end))
+    for (_, code), found in spans.items():
+        ordered = sorted(found)
+        for (a_start, a_end), (b_start, b_end) in zip(ordered, ordered[1:]):
+            if b_start <= a_end:
+                raise VrpError(f"admissions for {code} hold overlapping periods {a_start} to {a_end} and "
+                               f"{b_start} to {b_end}: load one grain (monthly or yearly), not both")
 
 
 def _check_age_bands(con, measure: Measure, where: str) -> None:
@@ -149,14 +165,23 @@ def _check_age_bands(con, measure: Measure, where: str) -> None:
 
 def coverage(con, ws, measure: Measure, counts: Counts) -> set[int]:
     """Months the loaded data cover. Monthly datasets: months with a loaded snapshot (a dense
-    dataset's missing month is a gap). Admissions: the months of the periods supplied."""
+    dataset's missing month is a gap). Admissions: the months of the periods supplied. Homicide
+    records are sparse (a month with no homicide has no record), so they cover the months of the
+    force's crime extract when one is loaded, else the months from the first to the last record."""
     if measure.dataset == "admissions":
         spans = con.execute("SELECT DISTINCT period_start, period_end FROM admissions").fetchall()
         return {m for a, b in spans for m in range(month_index(a), month_index(b) + 1)}
-    months = {month_index(s.period) for s in current_snapshots(ws, measure.dataset) if MONTH.match(s.period or "")}
+    months = _snapshot_months(ws, measure.dataset)
     if measure.dataset in DENSE or not months:
         return months
+    extract = _snapshot_months(ws, "crimes")
+    if extract:
+        return extract
     return set(range(min(months), max(months) + 1))
+
+
+def _snapshot_months(ws, dataset: str) -> set[int]:
+    return {month_index(s.period) for s in current_snapshots(ws, dataset) if MONTH.match(s.period or "")}
 
 
 def population(con, measure: Measure, areas: list[Area]) -> tuple[np.ndarray, int | None]:
