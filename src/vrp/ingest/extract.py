@@ -15,8 +15,8 @@ from vrp.errors import InputError
 from vrp.ingest.checks import Check, apply_checks, blank, null_if_blank, out_of_range, parse_number
 from vrp.ingest.files import read_header
 from vrp.ingest.load import ingest_files
-from vrp.ingest.mapping import REQUIRED, Mapping, load_mapping
-from vrp.ingest.values import Invalid, map_distinct, pseudonymiser, strict_date, strict_datetime, value_map
+from vrp.ingest.mapping import REQUIRED, Mapping, coded_column, load_mapping, mapped_column
+from vrp.ingest.values import Invalid, map_distinct, pseudonymiser, strict_date, strict_datetime
 
 SCHEMA = pa.schema([
     ("crime_ref", pa.string()), ("recorded_date", pa.date32()), ("committed_from", pa.timestamp("s")),
@@ -36,23 +36,6 @@ BNG_TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
 WGS84_TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
 
-def _column(batch: pa.RecordBatch, mapping: Mapping, name: str) -> pa.Array:
-    header = mapping.header_for(name)
-    if header is None or header not in batch.schema.names:
-        return pa.nulls(batch.num_rows, pa.string())
-    return batch.column(header)
-
-
-def _coded(batch, mapping, name, defaults, allowed, checks, reason="", out_type=pa.string()):
-    """A code column through the mapping's value table. A closed list (`allowed`) quarantines
-    values it cannot translate, with `reason`; an open one keeps them, in lower case."""
-    raw = _column(batch, mapping, name)
-    values, bad = map_distinct(raw, value_map(mapping.values.get(name), defaults, allowed), pa.string())
-    if allowed is not None:
-        checks.append(Check(mapping.header_for(name) or name, bad, reason))
-    return pc.cast(values, out_type)
-
-
 def _offence_code(text: str) -> str:
     code = normalise_offence_code(text)
     if not is_known_offence_code(code):
@@ -62,7 +45,7 @@ def _offence_code(text: str) -> str:
 
 def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise) -> tuple[pa.Table, np.ndarray, list]:
     """Validate and translate one batch of a force's rows onto the canonical schema."""
-    col = partial(_column, batch, mapping)
+    col = partial(mapped_column, batch, mapping)
     h = lambda name: mapping.header_for(name) or name  # noqa: E731  the force's name for a field, in messages
     checks: list[Check] = []
     out: dict[str, pa.Array] = {}
@@ -91,16 +74,16 @@ def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise
     out["offence_code"], bad = map_distinct(col("offence_code"), _offence_code, pa.string())
     checks += [Check(h("offence_code"), blank(col("offence_code")), "offence code is blank"),
                Check(h("offence_code"), bad, "unknown Home Office offence code {value!r}")]
-    out["offence_subcode"] = _coded(batch, mapping, "offence_subcode", {}, None, checks)
+    out["offence_subcode"] = coded_column(batch, mapping, "offence_subcode", {}, None, checks)
     out["offence_description"] = null_if_blank(col("offence_description"))
 
-    knife = _coded(batch, mapping, "knife_flag", KNIFE, {"yes", "no", "not_applicable"}, checks,
+    knife = coded_column(batch, mapping, "knife_flag", KNIFE, {"yes", "no", "not_applicable"}, checks,
                    "unknown knife flag {value!r} (expected yes, no or not applicable)")
     outside_collection = pc.invert(pc.is_in(out["offence_code"], value_set=pa.array(sorted(knife_collection_codes()))))
     out["knife_flag"] = pc.if_else(pc.and_(pc.is_null(knife), outside_collection), "not_applicable", knife)
-    out["knife_flag_method"] = _coded(batch, mapping, "knife_flag_method", {}, None, checks)
+    out["knife_flag_method"] = coded_column(batch, mapping, "knife_flag_method", {}, None, checks)
     for flag in ("firearm_flag", "domestic_flag"):
-        out[flag] = _coded(batch, mapping, flag, YES_NO, {"true", "false"}, checks,
+        out[flag] = coded_column(batch, mapping, flag, YES_NO, {"true", "false"}, checks,
                            "unknown flag value {value!r} (expected yes or no)", out_type=pa.bool_())
 
     age, bad = parse_number(col("victim_age"))
@@ -108,13 +91,13 @@ def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise
                Check(h("victim_age"), out_of_range(age, 0, 120), "victim age {value!r} is outside 0..120"),
                Check(h("victim_age"), pc.not_equal(age, pc.floor(age)), "victim age {value!r} is not a whole number")]
     out["victim_age"] = pc.cast(pc.if_else(out_of_range(age, 0, 120), None, pc.floor(age)), pa.int16())
-    out["victim_sex"] = _coded(batch, mapping, "victim_sex", SEX, {"male", "female", "other", "unknown"}, checks,
+    out["victim_sex"] = coded_column(batch, mapping, "victim_sex", SEX, {"male", "female", "other", "unknown"}, checks,
                                "unknown victim sex {value!r}")
 
     _location(batch, mapping, col, h, checks, out)
     out["lsoa_code"] = pc.utf8_upper(null_if_blank(col("lsoa_code")))
-    out["location_type"] = _coded(batch, mapping, "location_type", {}, None, checks)
-    status = _coded(batch, mapping, "crime_status", STATUS, {"confirmed", "cancelled", "transferred"}, checks,
+    out["location_type"] = coded_column(batch, mapping, "location_type", {}, None, checks)
+    status = coded_column(batch, mapping, "crime_status", STATUS, {"confirmed", "cancelled", "transferred"}, checks,
                     "unknown crime status {value!r} (expected confirmed, cancelled or transferred)")
     out["crime_status"] = pc.fill_null(status, "confirmed")
 

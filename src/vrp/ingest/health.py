@@ -19,10 +19,11 @@ import pyarrow.compute as pc
 
 from vrp.errors import InputError
 from vrp.ingest.checks import Check, apply_checks, blank, null_if_blank, out_of_range, parse_number
-from vrp.ingest.extract import SEX, _coded, _column
+from vrp.ingest.extract import SEX
 from vrp.ingest.files import read_header
 from vrp.ingest.load import ingest_files
-from vrp.ingest.mapping import DatasetFields, Mapping, check_mapped_header, check_value_targets, load_mapping
+from vrp.ingest.mapping import (DatasetFields, Mapping, check_mapped_header, check_value_targets, coded_column,
+                                load_mapping, mapped_column)
 from vrp.ingest.values import Invalid, map_distinct, strict_date
 
 LSOA_CODE = r"^[EW]01\d{6}$"
@@ -117,7 +118,7 @@ def parse_time(text: str) -> str:
 
 def normalise_ed(batch: pa.RecordBatch, as_at: date, mapping: Mapping) -> tuple[pa.Table, np.ndarray, list]:
     """Validate and translate one batch of ED assault attendances onto the canonical schema."""
-    col = partial(_column, batch, mapping)
+    col = partial(mapped_column, batch, mapping)
     h = lambda name: mapping.header_for(name) or name  # noqa: E731
     checks: list[Check] = []
     out: dict[str, pa.Array] = {}
@@ -152,7 +153,7 @@ def normalise_ed(batch: pa.RecordBatch, as_at: date, mapping: Mapping) -> tuple[
     table = mapping.values.get("weapon")
     weapon, _ = map_distinct(col("assault_method"), partial(classify_weapon, table=table), pa.string())
     out["weapon"] = pc.fill_null(weapon, "unknown")
-    out["location_type"] = _coded(batch, mapping, "location_type", {}, None, checks)
+    out["location_type"] = coded_column(batch, mapping, "location_type", {}, None, checks)
     out["location_text"] = null_if_blank(col("location_text"))
     out["lsoa_code"] = pc.utf8_upper(null_if_blank(col("lsoa_code")))
     checks.append(Check(h("lsoa_code"), pc.invert(pc.match_substring_regex(out["lsoa_code"], LSOA_CODE)),
@@ -163,7 +164,7 @@ def normalise_ed(batch: pa.RecordBatch, as_at: date, mapping: Mapping) -> tuple[
                Check(h("age"), out_of_range(age, 0, 120), "age {value!r} is outside 0..120"),
                Check(h("age"), pc.not_equal(age, pc.floor(age)), "age {value!r} is not a whole number")]
     out["age"] = pc.cast(pc.if_else(out_of_range(age, 0, 120), None, pc.floor(age)), pa.int16())
-    out["sex"] = _coded(batch, mapping, "sex", SEX, {"male", "female", "other", "unknown"}, checks,
+    out["sex"] = coded_column(batch, mapping, "sex", SEX, {"male", "female", "other", "unknown"}, checks,
                         "unknown sex {value!r}")
     out["month"] = pc.strftime(attended, format="%Y-%m")
 
@@ -280,7 +281,7 @@ def normalise_cause(text: str) -> str:
 
 def normalise_admissions(batch: pa.RecordBatch, as_at: date, mapping: Mapping) -> tuple[pa.Table, np.ndarray, list]:
     """Validate and translate one batch of admission aggregates onto the canonical schema."""
-    col = partial(_column, batch, mapping)
+    col = partial(mapped_column, batch, mapping)
     h = lambda name: mapping.header_for(name) or name  # noqa: E731
     checks: list[Check] = []
     out: dict[str, pa.Array] = {}
@@ -313,7 +314,7 @@ def normalise_admissions(batch: pa.RecordBatch, as_at: date, mapping: Mapping) -
                          ("admission_method", "unknown admission method {value!r} (expected emergency or all)"),
                          ("counting_unit", "unknown counting unit {value!r} (expected fae, fce or admissions)")):
         defaults, allowed = _ADM_VALUES[name]
-        out[name] = pc.fill_null(_coded(batch, mapping, name, defaults, set(allowed), checks, reason), _DEFAULTS[name])
+        out[name] = pc.fill_null(coded_column(batch, mapping, name, defaults, set(allowed), checks, reason), _DEFAULTS[name])
 
     out["cause"], bad = map_distinct(col("cause"), normalise_cause, pa.string())
     checks += [Check(h("cause"), blank(col("cause")), "cause is blank"),

@@ -14,10 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vrp.ingest.checks import Check, apply_checks, blank, null_if_blank, out_of_range, parse_number
-from vrp.ingest.extract import SEX, _coded, _column
+from vrp.ingest.extract import SEX
 from vrp.ingest.files import read_header
 from vrp.ingest.load import ingest_files
-from vrp.ingest.mapping import DatasetFields, Mapping, check_mapped_header, check_value_targets, load_mapping
+from vrp.ingest.mapping import (DatasetFields, Mapping, check_mapped_header, check_value_targets, coded_column,
+                                load_mapping, mapped_column)
 from vrp.ingest.values import map_distinct, pseudonymiser, strict_date
 
 DATASET = "homicides"
@@ -77,7 +78,7 @@ STATUS_VALUES = _spellings(STATUSES, {"no longer recorded as homicide": "no_long
 
 def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise) -> tuple[pa.Table, np.ndarray, list]:
     """Validate and translate one batch of homicide rows onto the canonical schema."""
-    col = partial(_column, batch, mapping)
+    col = partial(mapped_column, batch, mapping)
     h = lambda name: mapping.header_for(name) or name  # noqa: E731  the partner's name for a field, in messages
     checks: list[Check] = []
     out: dict[str, pa.Array] = {}
@@ -104,13 +105,13 @@ def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise
                Check(h("victim_age"), out_of_range(age, 0, 120), "victim age {value!r} is outside 0..120"),
                Check(h("victim_age"), pc.not_equal(age, pc.floor(age)), "victim age {value!r} is not a whole number")]
     out["victim_age"] = pc.cast(pc.if_else(out_of_range(age, 0, 120), None, pc.floor(age)), pa.int16())
-    out["victim_sex"] = _coded(batch, mapping, "victim_sex", SEX, {"male", "female", "other", "unknown"}, checks,
+    out["victim_sex"] = coded_column(batch, mapping, "victim_sex", SEX, {"male", "female", "other", "unknown"}, checks,
                                "unknown victim sex {value!r}")
 
-    out["method"] = _coded(batch, mapping, "method", METHOD_VALUES, set(METHODS), checks,
+    out["method"] = coded_column(batch, mapping, "method", METHOD_VALUES, set(METHODS), checks,
                            "unknown method of killing {value!r} (expected one of " + ", ".join(METHODS) + ")")
     checks.append(Check(h("method"), blank(col("method")), "method of killing is blank (use unknown)"))
-    relationship = _coded(batch, mapping, "relationship", RELATIONSHIP_VALUES, set(RELATIONSHIPS), checks,
+    relationship = coded_column(batch, mapping, "relationship", RELATIONSHIP_VALUES, set(RELATIONSHIPS), checks,
                           "unknown relationship {value!r} (expected one of " + ", ".join(RELATIONSHIPS) + ")")
     checks.append(Check(h("relationship"), blank(col("relationship")), "relationship is blank (use not_known)"))
     out["relationship"] = relationship
@@ -119,7 +120,7 @@ def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise
     out["lsoa_code"] = pc.utf8_upper(null_if_blank(col("lsoa_code")))
     checks.append(Check(h("lsoa_code"), pc.invert(pc.match_substring_regex(out["lsoa_code"], LSOA_CODE)),
                         "{value!r} is not an LSOA code"))
-    status = _coded(batch, mapping, "case_status", STATUS_VALUES, set(STATUSES), checks,
+    status = coded_column(batch, mapping, "case_status", STATUS_VALUES, set(STATUSES), checks,
                     "unknown case status {value!r} (expected homicide or no_longer_homicide)")
     out["case_status"] = pc.fill_null(status, "homicide")
     out["month"] = pc.strftime(recorded, format="%Y-%m")

@@ -9,7 +9,12 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from vrp.errors import InputError, VrpError
+from vrp.ingest.checks import Check
+from vrp.ingest.values import map_distinct, value_map
 
 # Canonical input fields of a force crime extract (docs/schemas.md). victim_id and suspect_ids are
 # raw person identifiers: they are pseudonymised at ingest and never stored.
@@ -114,3 +119,24 @@ def check_value_targets(mapping: Mapping, name: str, allowed) -> None:
         if target not in allowed:
             raise VrpError(f"mapping '{mapping.name}': [values.{name}] maps '{source}' to '{target}', "
                            f"which is not one of {', '.join(allowed)}")
+
+
+# ---- Reading a batch through a mapping ---------------------------------------------------------
+
+
+def mapped_column(batch: pa.RecordBatch, mapping: Mapping, name: str) -> pa.Array:
+    """The batch's column for a canonical field, or nulls when the mapping names none."""
+    header = mapping.header_for(name)
+    if header is None or header not in batch.schema.names:
+        return pa.nulls(batch.num_rows, pa.string())
+    return batch.column(header)
+
+
+def coded_column(batch, mapping, name, defaults, allowed, checks, reason="", out_type=pa.string()):
+    """A code column through the mapping's value table. A closed list (`allowed`) quarantines
+    values it cannot translate, with `reason`; an open one keeps them, in lower case."""
+    raw = mapped_column(batch, mapping, name)
+    values, bad = map_distinct(raw, value_map(mapping.values.get(name), defaults, allowed), pa.string())
+    if allowed is not None:
+        checks.append(Check(mapping.header_for(name) or name, bad, reason))
+    return pc.cast(values, out_type)
