@@ -342,7 +342,10 @@ def measures_show(measure: Annotated[list[str], typer.Option("--measure", "-m", 
     """Counts, rates with 95% intervals and changes with their test, by area and period."""
     from vrp.measures.report import measure_rows
 
-    rows = measure_rows(_workspace(workspace), measure, by, period, start, end, compare, tier)
+    skipped: list[str] = []
+    rows = measure_rows(_workspace(workspace), measure, by, period, start, end, compare, tier, skipped)
+    for note in skipped:
+        err.print(f"[yellow]skipped[/] {note}", highlight=False)
     if json_:
         _print_json(rows)
         return

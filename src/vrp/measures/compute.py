@@ -30,6 +30,10 @@ UNIT = {"crimes": "offences", "police_uk": "offences", "homicides": "victims",
         "ed_attendances": "attendances", "admissions": "admissions"}
 
 
+class PeriodGrainError(VrpError):
+    """The data come in periods longer than the period asked for (annual NHS data by month)."""
+
+
 @dataclass(frozen=True)
 class Area:
     level: str  # partnership | district | lsoa | unattributed
@@ -236,7 +240,7 @@ def period_counts(counts: Counts, periods: list[Period], n_areas: int) -> tuple[
         partial = ~inside & (counts.first <= period.last) & (counts.last >= period.first)
         if partial.any():
             i = int(np.flatnonzero(partial)[0])
-            raise VrpError(f"the data come in periods of {counts.last[i] - counts.first[i] + 1} months "
+            raise PeriodGrainError(f"the data come in periods of {counts.last[i] - counts.first[i] + 1} months "
                            f"({month_label(counts.first[i])} to {month_label(counts.last[i])}), which cannot be split "
                            f"into {period.label}: choose a period type at least that long")
         out[p] = np.bincount(counts.area[inside], weights=counts.n[inside], minlength=n_areas)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vrp.errors import VrpError
 from vrp.measures.catalogue import Measure, get_measure, workspace_measures
-from vrp.measures.compute import MeasureTable, compute
+from vrp.measures.compute import MeasureTable, PeriodGrainError, compute
 from vrp.measures.publish import needs_protection, publish, suppressed_cells, workspace_rule
 from vrp.query import check_month, open_lake
 from vrp.stats.spc import xmr
@@ -30,13 +30,25 @@ def resolve(ws, ids: list[str] | None) -> list[Measure]:
 
 def measure_rows(ws, ids: list[str] | None, by: str = "district", period: str | None = None,
                  start: str | None = None, end: str | None = None, compare: str = "previous",
-                 tier: str = "analyst") -> list[dict]:
-    """One row per measure x area x period, stamped with versions, as-at date and tier."""
+                 tier: str = "analyst", skipped: list[str] | None = None) -> list[dict]:
+    """One row per measure x area x period, stamped with versions, as-at date and tier.
+
+    With 'all', a measure whose data cannot be cut into the period asked for (annual NHS data by
+    month) is left out and named in `skipped`; a measure asked for by name raises instead.
+    """
     check_month(start, "--from"), check_month(end, "--to")
     con = open_lake(ws)
+    implicit = not ids or ids == ["all"]
     rows = []
     for measure in resolve(ws, ids):
-        table = compute(ws, con, measure, period, start, end, compare)
+        try:
+            table = compute(ws, con, measure, period, start, end, compare)
+        except PeriodGrainError as exc:
+            if not implicit:
+                raise
+            if skipped is not None:
+                skipped.append(f"{measure.id}: {exc}")
+            continue
         rows += publish(ws, table, by, tier)
     return rows
 

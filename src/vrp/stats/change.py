@@ -13,7 +13,7 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 TEST_NAME = "exact conditional Poisson test"
 VERDICTS = ("significant fall", "significant rise", "no significant change", "too few to say")
@@ -53,8 +53,8 @@ def conditional_poisson_test(current: int, baseline: int, exposure_ratio: float 
     p0 = _null_p(exposure_ratio)
     if method == "minlike":
         return float(stats.binomtest(int(current), n, p0).pvalue)
-    lower = stats.binom.cdf(current, n, p0)      # P(X <= current)
-    upper = stats.binom.sf(current - 1, n, p0)   # P(X >= current)
+    lower = special.bdtr(int(current), n, p0)                                 # P(X <= current)
+    upper = 1.0 if current == 0 else special.bdtrc(int(current) - 1, n, p0)   # P(X >= current)
     return float(min(1.0, 2 * min(lower, upper)))
 
 
@@ -71,13 +71,16 @@ def rate_ratio_ci(current: int, baseline: int, exposure_ratio: float = 1.0, leve
     n = int(current) + int(baseline)
     if n == 0:
         return (0.0, math.inf)
-    ci = stats.binomtest(int(current), n).proportion_ci(confidence_level=level, method="exact")
+    # Clopper-Pearson ends as beta quantiles (closed form; no root finding)
+    alpha = 1 - level
+    p_low = special.betaincinv(current, baseline + 1, alpha / 2) if current > 0 else 0.0
+    p_high = special.betaincinv(current + 1, baseline, 1 - alpha / 2) if baseline > 0 else 1.0
 
     def to_rr(p: float) -> float:
         return math.inf if p >= 1 else p / (1 - p) / exposure_ratio
 
-    low = 0.0 if current == 0 else to_rr(ci.low)
-    high = math.inf if baseline == 0 else to_rr(ci.high)
+    low = 0.0 if current == 0 else to_rr(p_low)
+    high = math.inf if baseline == 0 else to_rr(p_high)
     return (float(low), float(high))
 
 
