@@ -15,8 +15,8 @@ from vrp.errors import InputError
 from vrp.ingest.checks import Check, apply_checks, blank, null_if_blank, out_of_range, parse_number
 from vrp.ingest.files import read_header
 from vrp.ingest.load import ingest_files
-from vrp.ingest.mapping import REQUIRED, Mapping, coded_column, load_mapping, mapped_column
-from vrp.ingest.values import Invalid, map_distinct, pseudonymiser, strict_date, strict_datetime
+from vrp.ingest.mapping import REQUIRED, Mapping, coded_column, load_mapping, mapped_column, required_date
+from vrp.ingest.values import Invalid, map_distinct, pseudonymiser, strict_datetime
 
 SCHEMA = pa.schema([
     ("crime_ref", pa.string()), ("recorded_date", pa.date32()), ("committed_from", pa.timestamp("s")),
@@ -53,13 +53,8 @@ def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise
     out["crime_ref"] = null_if_blank(col("crime_ref"))
     checks.append(Check(h("crime_ref"), pc.is_null(out["crime_ref"]), "crime reference is blank"))
 
-    recorded, bad = map_distinct(col("recorded_date"), strict_date(mapping.date_format), pa.date32())
-    checks += [Check(h("recorded_date"), blank(col("recorded_date")), "recorded date is blank"),
-               Check(h("recorded_date"), bad, f"{{value!r}} is not a date in the format {mapping.date_format}"),
-               Check(h("recorded_date"), pc.greater(recorded, pa.scalar(as_at, pa.date32())),
-                     "recorded date {value!r} is after the as-at date"),
-               Check(h("recorded_date"), pc.less(recorded, pa.scalar(date(1900, 1, 1), pa.date32())),
-                     "recorded date {value!r} is before 1900")]
+    recorded, date_checks = required_date(batch, mapping, "recorded_date", as_at, "recorded date")
+    checks += date_checks
     parse_dt = strict_datetime(mapping.datetime_format, mapping.date_format)
     for name in ("committed_from", "committed_to"):
         out[name], bad = map_distinct(col(name), parse_dt, pa.timestamp("s"))

@@ -23,7 +23,7 @@ from vrp.ingest.extract import SEX
 from vrp.ingest.files import read_header
 from vrp.ingest.load import ingest_files
 from vrp.ingest.mapping import (DatasetFields, Mapping, check_mapped_header, check_value_targets, coded_column,
-                                load_mapping, mapped_column)
+                                load_mapping, mapped_column, required_date)
 from vrp.ingest.values import Invalid, map_distinct, strict_date
 
 LSOA_CODE = r"^[EW]01\d{6}$"
@@ -129,13 +129,8 @@ def normalise_ed(batch: pa.RecordBatch, as_at: date, mapping: Mapping) -> tuple[
     checks.append(Check(h("site_code"), pc.is_null(out["site_code"]), "site code is blank"))
 
     fmt = mapping.date_format
-    attended, bad = map_distinct(col("attendance_date"), strict_date(fmt), pa.date32())
-    checks += [Check(h("attendance_date"), blank(col("attendance_date")), "attendance date is blank"),
-               Check(h("attendance_date"), bad, f"{{value!r}} is not a date in the format {fmt}"),
-               Check(h("attendance_date"), pc.greater(attended, pa.scalar(as_at, pa.date32())),
-                     "attendance date {value!r} is after the as-at date"),
-               Check(h("attendance_date"), pc.less(attended, pa.scalar(date(1900, 1, 1), pa.date32())),
-                     "attendance date {value!r} is before 1900")]
+    attended, date_checks = required_date(batch, mapping, "attendance_date", as_at, "attendance date")
+    checks += date_checks
     out["attendance_date"] = attended
     out["attendance_time"], bad = map_distinct(col("attendance_time"), parse_time, pa.string())
     checks.append(Check(h("attendance_time"), bad, "attendance time {value!r} is not a time HH:MM"))

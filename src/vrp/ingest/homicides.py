@@ -18,7 +18,7 @@ from vrp.ingest.extract import SEX
 from vrp.ingest.files import read_header
 from vrp.ingest.load import ingest_files
 from vrp.ingest.mapping import (DatasetFields, Mapping, check_mapped_header, check_value_targets, coded_column,
-                                load_mapping, mapped_column)
+                                load_mapping, mapped_column, required_date)
 from vrp.ingest.values import map_distinct, pseudonymiser, strict_date
 
 DATASET = "homicides"
@@ -86,13 +86,8 @@ def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise
     out["case_ref"] = null_if_blank(col("case_ref"))
     checks.append(Check(h("case_ref"), pc.is_null(out["case_ref"]), "case reference is blank"))
 
-    recorded, bad = map_distinct(col("recorded_date"), strict_date(mapping.date_format), pa.date32())
-    checks += [Check(h("recorded_date"), blank(col("recorded_date")), "recorded date is blank"),
-               Check(h("recorded_date"), bad, f"{{value!r}} is not a date in the format {mapping.date_format}"),
-               Check(h("recorded_date"), pc.greater(recorded, pa.scalar(as_at, pa.date32())),
-                     "recorded date {value!r} is after the as-at date"),
-               Check(h("recorded_date"), pc.less(recorded, pa.scalar(date(1900, 1, 1), pa.date32())),
-                     "recorded date {value!r} is before 1900")]
+    recorded, date_checks = required_date(batch, mapping, "recorded_date", as_at, "recorded date")
+    checks += date_checks
     out["recorded_date"] = recorded
     out["offence_date"], bad = map_distinct(col("offence_date"), strict_date(mapping.date_format), pa.date32())
     checks += [Check(h("offence_date"), bad, f"{{value!r}} is not a date in the format {mapping.date_format}"),

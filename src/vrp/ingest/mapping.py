@@ -6,6 +6,7 @@ dataset says which canonical input fields a mapping may name (`DatasetFields`).
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,8 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vrp.errors import InputError, VrpError
-from vrp.ingest.checks import Check
-from vrp.ingest.values import map_distinct, value_map
+from vrp.ingest.checks import Check, blank
+from vrp.ingest.values import map_distinct, strict_date, value_map
 
 # Canonical input fields of a force crime extract (docs/schemas.md). victim_id and suspect_ids are
 # raw person identifiers: they are pseudonymised at ingest and never stored.
@@ -140,3 +141,15 @@ def coded_column(batch, mapping, name, defaults, allowed, checks, reason="", out
     if allowed is not None:
         checks.append(Check(mapping.header_for(name) or name, bad, reason))
     return pc.cast(values, out_type)
+
+
+def required_date(batch, mapping, name: str, as_at: date, label: str) -> tuple[pa.Array, list[Check]]:
+    """A required date field in the mapping's date format, with the checks every adapter applies:
+    blank, not a date, after the as-at date (data cannot describe the future) or before 1900."""
+    raw = mapped_column(batch, mapping, name)
+    header = mapping.header_for(name) or name
+    dates, bad = map_distinct(raw, strict_date(mapping.date_format), pa.date32())
+    return dates, [Check(header, blank(raw), f"{label} is blank"),
+                   Check(header, bad, f"{{value!r}} is not a date in the format {mapping.date_format}"),
+                   Check(header, pc.greater(dates, pa.scalar(as_at, pa.date32())), f"{label} {{value!r}} is after the as-at date"),
+                   Check(header, pc.less(dates, pa.scalar(date(1900, 1, 1), pa.date32())), f"{label} {{value!r}} is before 1900")]
