@@ -46,7 +46,7 @@ def _offence_code(text: str) -> str:
 def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise) -> tuple[pa.Table, np.ndarray, list]:
     """Validate and translate one batch of a force's rows onto the canonical schema."""
     col = partial(mapped_column, batch, mapping)
-    h = lambda name: mapping.header_for(name) or name  # noqa: E731  the force's name for a field, in messages
+    h = mapping.field_label  # the partner's name for a field, in messages
     checks: list[Check] = []
     out: dict[str, pa.Array] = {}
 

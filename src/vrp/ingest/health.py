@@ -119,7 +119,7 @@ def parse_time(text: str) -> str:
 def normalise_ed(batch: pa.RecordBatch, as_at: date, mapping: Mapping) -> tuple[pa.Table, np.ndarray, list]:
     """Validate and translate one batch of ED assault attendances onto the canonical schema."""
     col = partial(mapped_column, batch, mapping)
-    h = lambda name: mapping.header_for(name) or name  # noqa: E731
+    h = mapping.field_label  # the partner's name for a field, in messages
     checks: list[Check] = []
     out: dict[str, pa.Array] = {}
 
@@ -277,7 +277,7 @@ def normalise_cause(text: str) -> str:
 def normalise_admissions(batch: pa.RecordBatch, as_at: date, mapping: Mapping) -> tuple[pa.Table, np.ndarray, list]:
     """Validate and translate one batch of admission aggregates onto the canonical schema."""
     col = partial(mapped_column, batch, mapping)
-    h = lambda name: mapping.header_for(name) or name  # noqa: E731
+    h = mapping.field_label  # the partner's name for a field, in messages
     checks: list[Check] = []
     out: dict[str, pa.Array] = {}
 

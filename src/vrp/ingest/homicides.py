@@ -79,7 +79,7 @@ STATUS_VALUES = _spellings(STATUSES, {"no longer recorded as homicide": "no_long
 def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise) -> tuple[pa.Table, np.ndarray, list]:
     """Validate and translate one batch of homicide rows onto the canonical schema."""
     col = partial(mapped_column, batch, mapping)
-    h = lambda name: mapping.header_for(name) or name  # noqa: E731  the partner's name for a field, in messages
+    h = mapping.field_label  # the partner's name for a field, in messages
     checks: list[Check] = []
     out: dict[str, pa.Array] = {}
 

@@ -58,6 +58,10 @@ class Mapping:
     def header_for(self, canonical: str) -> str | None:
         return self.columns.get(canonical)
 
+    def field_label(self, canonical: str) -> str:
+        """The partner's own header for a field (else its canonical name): what messages name."""
+        return self.columns.get(canonical) or canonical
+
 
 def mapping_from_dict(name: str, data: dict, where: str, spec: DatasetFields = CRIMES) -> Mapping:
     unknown = set(data) - {"dataset", "source", "date_format", "datetime_format", "columns", "values"}
@@ -139,7 +143,7 @@ def coded_column(batch, mapping, name, defaults, allowed, checks, reason="", out
     raw = mapped_column(batch, mapping, name)
     values, bad = map_distinct(raw, value_map(mapping.values.get(name), defaults, allowed), pa.string())
     if allowed is not None:
-        checks.append(Check(mapping.header_for(name) or name, bad, reason))
+        checks.append(Check(mapping.field_label(name), bad, reason))
     return pc.cast(values, out_type)
 
 
@@ -147,7 +151,7 @@ def required_date(batch, mapping, name: str, as_at: date, label: str) -> tuple[p
     """A required date field in the mapping's date format, with the checks every adapter applies:
     blank, not a date, after the as-at date (data cannot describe the future) or before 1900."""
     raw = mapped_column(batch, mapping, name)
-    header = mapping.header_for(name) or name
+    header = mapping.field_label(name)
     dates, bad = map_distinct(raw, strict_date(mapping.date_format), pa.date32())
     return dates, [Check(header, blank(raw), f"{label} is blank"),
                    Check(header, bad, f"{{value!r}} is not a date in the format {mapping.date_format}"),

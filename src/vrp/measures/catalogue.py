@@ -22,8 +22,9 @@ from vrp.measures.periods import PERIOD_TYPES
 
 KINDS = ("headline", "evaluation", "local", "open-data")
 # The age column a measure's age range applies to, per dataset (None: the data have no ages).
+# Admissions are aggregates: their ages are bands, tested through age_min and age_max.
 AGE_COLUMN = {"crimes": "victim_age", "homicides": "victim_age", "ed_attendances": "age",
-              "admissions": "age band", "police_uk": None}
+              "admissions": "age_min/age_max", "police_uk": None}
 _KEYS = {"id", "version", "name", "kind", "definition", "age", "per", "period", "improvement",
          "description", "limits", "sources", "reference"}
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -158,8 +159,9 @@ def workspace_measures(ws) -> dict[str, Measure]:
     return load_measures([ws.measures_dir], [ws.definitions_dir])
 
 
-def get_measure(ws, measure_id: str) -> Measure:
-    found = workspace_measures(ws)
+def get_measure(ws, measure_id: str, available: dict[str, Measure] | None = None) -> Measure:
+    """One measure by id (from `available` when the caller already loaded them)."""
+    found = workspace_measures(ws) if available is None else available
     if measure_id not in found:
         raise MeasureError(f"unknown measure '{measure_id}'; available: {', '.join(found)}")
     return found[measure_id]

@@ -14,6 +14,7 @@ import pandas as pd
 import vl_convert as vlc
 
 from vrp.errors import VrpError
+from vrp.measures.catalogue import get_measure
 from vrp.measures.report import measure_rows, spc_series
 
 # NHS "Making Data Count" colours: improvement blue, concern orange, common cause grey.
@@ -80,15 +81,10 @@ def write_charts(ws, measure_id: str, out: Path, area: str = "partnership", peri
     slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{measure_id}-{first['area']}").strip("-").lower()
     subtitle = (f"{first['area']} · {measure_id} v{first['measure_version']} · {first['definition']} "
                 f"v{first['definition_version']} · data as at {first['as_at']} · {tier} tier")
-    name = _measure_name(ws, measure_id)
+    name = get_measure(ws, measure_id).name
     files = save(trend_chart(rows, f"{name}: rate with 95% interval", subtitle), out / f"{slug}-trend")
     spc = spc_series(ws, measure_id, first["area_code"], start, end, tier)
     files += save(spc_chart(spc, f"{name}: monthly SPC chart ({spc.get('variation', '')})", subtitle),
                   out / f"{slug}-spc")
     return files
 
-
-def _measure_name(ws, measure_id: str) -> str:
-    from vrp.measures.catalogue import get_measure
-
-    return get_measure(ws, measure_id).name

@@ -15,7 +15,7 @@ from vrp.definitions import is_match_sql
 from vrp.errors import VrpError
 from vrp.lake import require_dataset
 from vrp.lake.read import current_snapshots, loaded_datasets
-from vrp.measures.catalogue import Measure
+from vrp.measures.catalogue import AGE_COLUMN, Measure
 from vrp.measures.periods import MONTH, Period, make_period, month_index, month_label, periods_between
 from vrp.stats.change import compare_counts
 from vrp.stats.rates import rate_ci
@@ -69,13 +69,15 @@ class MeasureTable:
     baselines: list[int | None]  # per period, index of its baseline period
     meta: dict = field(default_factory=dict)
 
-    def rows(self, levels: set[str]) -> list[dict]:
-        """Figures for the reported periods and the areas of the given levels, in period order."""
-        chosen = [a for a, area in enumerate(self.areas) if area.level in levels]
+    def rows(self, levels: set[str], codes: set[str] | None = None) -> list[dict]:
+        """Figures for the reported periods and the areas of the given levels (and, if given, only
+        those area codes), in period order."""
+        chosen = [a for a, area in enumerate(self.areas)
+                  if area.level in levels and (codes is None or area.code in codes)]
+        pops = self.population[chosen]
         rows = []
         for p in range(self.reported):
             counts = self.counts[p, chosen]
-            pops = self.population[chosen]
             rates = _rates(counts, pops, self.measure.per)
             b = self.baselines[p]
             for j, a in enumerate(chosen):
@@ -107,8 +109,7 @@ def _age_sql(measure: Measure) -> str:
         return "TRUE"
     if measure.dataset == "admissions":
         return f"(age_min >= {measure.age_min} AND age_max <= {measure.age_max})"
-    column = "victim_age" if measure.dataset in ("crimes", "homicides") else "age"
-    return f"({column} BETWEEN {measure.age_min} AND {measure.age_max})"
+    return f"({AGE_COLUMN[measure.dataset]} BETWEEN {measure.age_min} AND {measure.age_max})"
 
 
 def numerator(con, measure: Measure, areas: list[Area]) -> Counts:
@@ -116,7 +117,7 @@ def numerator(con, measure: Measure, areas: list[Area]) -> Counts:
     index = {(a.level, a.code): i for i, a in enumerate(areas)}
     where = f"{is_match_sql(measure.definition)} AND {_age_sql(measure)}"
     if measure.dataset == "admissions":
-        _check_age_bands(con, measure, where)
+        _check_age_bands(con, measure)
         rows = con.execute(f"""
             SELECT CASE WHEN area_level = 'lsoa' THEN 'lsoa' ELSE 'district' END AS level, area_code,
                    period_start, period_end, sum(coalesce("count", 0)) AS n,
@@ -154,7 +155,7 @@ def _check_no_overlap(rows: list[tuple]) -> None:
                                f"{b_start} to {b_end}: load one grain (monthly or yearly), not both")
 
 
-def _check_age_bands(con, measure: Measure, where: str) -> None:
+def _check_age_bands(con, measure: Measure) -> None:
     """Aggregates must have age bands that fit inside the measure's ages or lie outside them."""
     if measure.age_min is None:
         return
@@ -167,7 +168,7 @@ def _check_age_bands(con, measure: Measure, where: str) -> None:
                        f"'{straddling[0][0]}', which crosses that range")
 
 
-def coverage(con, ws, measure: Measure, counts: Counts) -> set[int]:
+def coverage(con, ws, measure: Measure) -> set[int]:
     """Months the loaded data cover. Monthly datasets: months with a loaded snapshot (a dense
     dataset's missing month is a gap). Admissions: the months of the periods supplied. Homicide
     records are sparse (a month with no homicide has no record), so they cover the months of the
@@ -294,7 +295,7 @@ def compute(ws, con, measure: Measure, period_kind: str | None = None, start: st
     kind = period_kind or measure.period
     areas = area_list(con, ws, measure.dataset)
     counts = numerator(con, measure, areas)
-    covered = coverage(con, ws, measure, counts)
+    covered = coverage(con, ws, measure)
     report, baselines, incomplete = choose_periods(kind, covered, start, end, compare)
     periods = report + baselines
     raw, unknown = period_counts(counts, periods, len(areas))

@@ -99,7 +99,7 @@ def _protect(row: dict, hidden: set, rule: DisclosureRule) -> dict:
     row["suppressed"] = cell_hidden
     if cell_hidden:
         row.update({k: None for k in COUNT_FIELDS})
-    row["rate_suppressed"] = cell_hidden or (row["count"] or 0) < rule.rate_min_count
+    row["rate_suppressed"] = not rule.rate_publishable(row["count"])  # None once the cell is hidden
     if row["rate_suppressed"]:
         row.update({k: None for k in RATE_FIELDS})
     if "baseline_period" in row:

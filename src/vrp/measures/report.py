@@ -3,6 +3,7 @@ series and charts, all through `compute` and `publish`."""
 from __future__ import annotations
 
 from vrp.errors import VrpError
+from vrp.lake.read import loaded_datasets
 from vrp.measures.catalogue import Measure, get_measure, workspace_measures
 from vrp.measures.compute import MeasureTable, PeriodGrainError, compute
 from vrp.measures.publish import needs_protection, publish, suppressed_cells, workspace_rule
@@ -14,14 +15,12 @@ def list_measures(ws) -> list[dict]:
     return [m.summary() for m in workspace_measures(ws).values()]
 
 
-def resolve(ws, ids: list[str] | None) -> list[Measure]:
+def resolve(ws, con, ids: list[str] | None) -> list[Measure]:
     """Measures by id; 'all' (or none given) means every measure whose data are loaded."""
     available = workspace_measures(ws)
     if ids and ids != ["all"]:
-        return [get_measure(ws, i) for i in ids]
-    from vrp.lake.read import loaded_datasets
-
-    loaded = loaded_datasets(open_lake(ws))
+        return [get_measure(ws, i, available) for i in ids]
+    loaded = loaded_datasets(con)
     chosen = [m for m in available.values() if m.dataset in loaded]
     if not chosen:
         raise VrpError("no measure can be computed: none of their datasets is loaded")
@@ -40,7 +39,7 @@ def measure_rows(ws, ids: list[str] | None, by: str = "district", period: str | 
     con = open_lake(ws)
     implicit = not ids or ids == ["all"]
     rows = []
-    for measure in resolve(ws, ids):
+    for measure in resolve(ws, con, ids):
         try:
             table = compute(ws, con, measure, period, start, end, compare)
         except PeriodGrainError as exc:
@@ -84,8 +83,9 @@ def spc_series(ws, measure_id: str, area: str = "partnership", start: str | None
 def _area_rows(table: MeasureTable, area: str) -> list[dict]:
     """Rows of one area (partnership or a district), found by code or case-insensitive name."""
     wanted = area.lower()
-    rows = [r for r in table.rows({"partnership", "district"}) if wanted in (r["area_code"].lower(), r["area"].lower())]
-    if not rows:
-        known = ", ".join(a.code for a in table.areas if a.level in ("partnership", "district"))
+    levels = {"partnership", "district"}
+    codes = {a.code for a in table.areas if a.level in levels and wanted in (a.code.lower(), a.name.lower())}
+    if not codes:
+        known = ", ".join(a.code for a in table.areas if a.level in levels)
         raise VrpError(f"unknown area {area!r} (expected partnership, a district code or name: {known})")
-    return rows
+    return table.rows(levels, codes)
