@@ -6,6 +6,7 @@ Every reporting command has --json. Errors are one line on stderr and a non-zero
 from __future__ import annotations
 
 import json
+import math
 import sys
 from datetime import date
 from pathlib import Path
@@ -389,6 +390,264 @@ def measures_chart(measure: MeasureOpt, out: Annotated[Path, typer.Option("--out
 
     files = write_charts(_workspace(workspace), measure, out, area, period, start, end, tier)
     _print_json(files) if json_ else [console.print(str(f)) for f in files]
+
+
+hotspots_app = typer.Typer(help="Places: grids, Gi*, concentration, stability, hotspot selection, forecasts, near repeats.",
+                            no_args_is_help=True)
+app.add_typer(hotspots_app, name="hotspots")
+DefinitionOpt = Annotated[Optional[str], typer.Option("--definition", "-d", help="Definition id (default: the first in use for the data).")]
+DatasetOpt = Annotated[Optional[str], typer.Option("--dataset", help="crimes or police_uk (default: as the definition says).")]
+WeightOpt = Annotated[str, typer.Option("--weight", help="count, harm-css or harm-cchi.")]
+UnitOpt = Annotated[str, typer.Option("--unit", help="square, hex or lsoa.")]
+CellOpt = Annotated[Optional[float], typer.Option("--cell", help="Cell size in metres (default: shorter side of the area / 150).")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Write every row to FILE.csv, .geojson or .gpkg.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")]
+
+
+def _query(definition, start, end, dataset, weight, unit, cell):
+    from vrp.places.hotspots import Query
+    from vrp.query import check_month
+
+    check_month(start, "--from"), check_month(end, "--to")
+    return Query(definition, start, end, dataset, weight, unit, cell)
+
+
+def _working(label: str):
+    """A progress bar for one long step whose length is not known in advance (stderr only)."""
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
+                        transient=True, disable=not err.is_terminal)
+    progress.add_task(label, total=None)
+    return progress
+
+
+def _provenance_line(prov: dict) -> str:
+    return (f"{prov['definition']} v{prov['definition_version']} ({prov['dataset']}), {prov['from'] or 'start'} to "
+            f"{prov['to'] or 'end'}, data as at {prov['as_at']}, weight {prov['weight']}, {prov['events']:,} events"
+            + (f", {prov['units']:,} {prov['unit']} units" + (f" of {prov['cell_metres']:g} m" if prov.get('cell_metres') else "")
+               + f" over {prov['study_area']}" if "units" in prov else ""))
+
+
+def _emit(data: dict, rows_key: str, out: Optional[Path], json_: bool, title: str, columns: list[str],
+          polygons=None, top: int = 15, order=None) -> None:
+    """Write rows to --out (in unit order), then print JSON or a table of the first rows in
+    `order` (a sort key) and the provenance."""
+    from vrp.places.export import write_table
+
+    rows = data[rows_key]
+    ranked = sorted(rows, key=order) if order else rows
+    if out:
+        write_table(rows, out, polygons)
+    for note in data.get("summary", {}).get("warnings", []) if isinstance(data.get("summary"), dict) else []:
+        err.print(f"[yellow]warning[/] {note}", highlight=False)
+    for item in data["provenance"].get("unmapped_codes", []):
+        err.print(f"[yellow]warning[/] no harm weight for {item['code']!r} ({item['rows']} crimes): not in the harm total",
+                  highlight=False)
+    if json_:
+        shown = {k: v for k, v in data.items() if k != "polygons"}
+        if out:
+            shown = {**shown, rows_key: ranked[:top], "out": str(out), "rows_written": len(rows)}
+        _print_json(shown)
+        return
+    console.print(_table([{c: r.get(c) for c in columns} for r in ranked[:top]], title=title, columns=columns))
+    console.print(_provenance_line(data["provenance"]), highlight=False)
+    if out:
+        console.print(f"{len(rows):,} rows written to {out}")
+
+
+@hotspots_app.command("grid")
+def hotspots_grid(cell: CellOpt = None, definition: DefinitionOpt = None, start: FromOpt = None, end: ToOpt = None,
+                  weight: WeightOpt = "count", unit: UnitOpt = "square", dataset: DatasetOpt = None, out: OutOpt = None,
+                  workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """Counts (and harm) in every cell of the study area, zero-count cells included."""
+    from vrp.places.hotspots import grid_rows, place_counts
+
+    with _working("Counting events in cells"):
+        pc = place_counts(_workspace(workspace), _query(definition, start, end, dataset, weight, unit, cell))
+        rows = grid_rows(pc)
+    _emit({"provenance": pc.provenance(), "rows": rows}, "rows", out, json_, "Cells with the most serious violence",
+          ["cell_id", "x", "y", "count", "value", "area_km2"], polygons=pc.units.polygons() if out else None,
+          order=None if json_ and not out else lambda r: -r["value"])
+
+
+@hotspots_app.command("gistar")
+def hotspots_gistar(cell: CellOpt = None, neighbourhood: Annotated[str, typer.Option("--neighbourhood", help="queen, rook or distance:METRES.")] = "queen",
+                    permutations: Annotated[int, typer.Option("--permutations", help="Conditional permutations (0: analytic only).")] = 0,
+                    statistic: Annotated[str, typer.Option("--statistic", help="gistar, gi or moran (local Moran's I).")] = "gistar",
+                    fdr: Annotated[str, typer.Option("--fdr", help="bh (Benjamini-Hochberg) or by (Benjamini-Yekutieli).")] = "bh",
+                    alpha: Annotated[float, typer.Option("--alpha", help="False discovery rate for 'significant'.")] = 0.05,
+                    seed: SeedOpt = 1, definition: DefinitionOpt = None, start: FromOpt = None, end: ToOpt = None,
+                    weight: WeightOpt = "count", unit: UnitOpt = "square", dataset: DatasetOpt = None, out: OutOpt = None,
+                    workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """Gi* (or Gi, local Moran's I) for every cell: z, two-sided p, FDR q-value, permutation p."""
+    from vrp.places.hotspots import local_statistic, place_counts
+
+    ws = _workspace(workspace)
+    with _working(f"{statistic} with {permutations} permutations" if permutations else statistic):
+        pc = place_counts(ws, _query(definition, start, end, dataset, weight, unit, cell))
+        data = local_statistic(pc, statistic, neighbourhood, permutations, seed, fdr, alpha)
+    s = data["summary"]
+    title = (f"{s['statistic']}: {s['significant']:,} of {s['cells']:,} cells significant at FDR {s['alpha']} "
+             f"({s['inference']}, {s['alternative']})")
+    cols = ["cell_id", "x", "y", "value", "z", "p", "q"] + (["p_sim", "q_sim"] if permutations else [])
+    _emit(data, "rows", out, json_, title, cols, polygons=pc.units.polygons() if out else None,
+          order=None if json_ and not out else lambda r: -(r["z"] if r.get("z") is not None else -math.inf))
+
+
+@hotspots_app.command("select")
+def hotspots_select(n: Annotated[Optional[int], typer.Option("--n", help="Number of hotspots.")] = None,
+                    coverage: Annotated[Optional[float], typer.Option("--coverage", help="Share of the study area, e.g. 0.01.")] = None,
+                    rank_by: Annotated[str, typer.Option("--rank-by", help="observed (count or harm), kde or prospective.")] = "observed",
+                    cell: CellOpt = None, definition: DefinitionOpt = None, start: FromOpt = None, end: ToOpt = None,
+                    weight: WeightOpt = "count", unit: UnitOpt = "square", dataset: DatasetOpt = None, out: OutOpt = None,
+                    workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """Hotspots for patrols: the top N cells (or k% of the area), with shares of violence and area."""
+    from vrp.places.hotspots import select_hotspots
+
+    with _working("Selecting hotspots"):
+        data = select_hotspots(_workspace(workspace), _query(definition, start, end, dataset, weight, unit, cell),
+                               n=n, coverage=coverage, rank_by=rank_by)
+    harm = "harm" in (data["rows"][0] if data["rows"] else {})
+    cols = ["rank", "cell_id", "count", "cumulative_share_of_count"] + (["harm", "cumulative_share_of_harm"] if harm else []) \
+        + ["area_km2", "cumulative_share_of_area"]
+    _emit(data, "rows", out, json_, f"Hotspots ranked by {rank_by}", cols, polygons=data["polygons"], top=50)
+
+
+@hotspots_app.command("concentration")
+def hotspots_concentration(cell: CellOpt = None, definition: DefinitionOpt = None, start: FromOpt = None, end: ToOpt = None,
+                           weight: WeightOpt = "count", unit: UnitOpt = "square", dataset: DatasetOpt = None,
+                           workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """How concentrated serious violence is: share in the top 1/5/10% of places, Gini, and the
+    fewest places holding a quarter and a half of it."""
+    from vrp.places.hotspots import concentration_summary, place_counts
+
+    with _working("Counting events in cells"):
+        data = concentration_summary(place_counts(_workspace(workspace), _query(definition, start, end, dataset, weight, unit, cell)))
+    if json_:
+        _print_json(data)
+        return
+    s = data["summary"]
+    rows = [{"measure": f"share in the top {f['fraction']:.0%} of places", "value": f"{f['share']:.1%}"} for f in s["top_shares"]]
+    rows += [{"measure": f"fewest places holding {m['target']:.0%}", "value": f"{m['n_units']:,} ({m['unit_share']:.2%} of places)"}
+             for m in s["smallest"]]
+    rows.append({"measure": "Gini coefficient", "value": f"{s['gini']:.3f}"})
+    console.print(_table(rows, title=f"Concentration over {s['n_units']:,} places ({s['n_zero_units']:,} with none)"))
+    console.print(_provenance_line(data["provenance"]), highlight=False)
+
+
+@hotspots_app.command("stability")
+def hotspots_stability(start: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")],
+                       end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")],
+                       period_months: Annotated[int, typer.Option("--period-months", help="Length of each period compared.")] = 3,
+                       top: Annotated[float, typer.Option("--top", help="Share of places that count as hot in a period.")] = 0.05,
+                       bootstrap: Annotated[int, typer.Option("--bootstrap", help="Resamples for intervals and confidence.")] = 199,
+                       seed: SeedOpt = 1, cell: CellOpt = None, definition: DefinitionOpt = None,
+                       weight: WeightOpt = "count", unit: UnitOpt = "square", dataset: DatasetOpt = None, out: OutOpt = None,
+                       workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """Do hotspots stay hot? Rank correlation and top-k overlap between periods, and each hotspot
+    classed persistent / emerging / fading / intermittent with its confidence."""
+    from vrp.places.hotspots import stability_report
+
+    with _working(f"Stability with {bootstrap} resamples"):
+        data = stability_report(_workspace(workspace), _query(definition, start, end, dataset, weight, unit, cell),
+                                period_months, top, bootstrap, seed)
+    if out:
+        from vrp.places.export import write_table
+
+        write_table([{**r, "hot_periods": ";".join(r["hot_periods"]), "values": ";".join(map(str, r["values"]))}
+                     for r in data["units"]], out if out.suffix == ".csv" else out.with_suffix(".csv"))
+    if json_:
+        _print_json(data)
+        return
+    console.print(_table([{"periods": f"{p['from_period']} -> {p['to_period']}", "spearman": _ci(p, "spearman"),
+                           "top_overlap_jaccard": _ci(p, "jaccard")} for p in data["pairs"]],
+                         title="Stability between consecutive periods (95% bootstrap intervals)"))
+    console.print(_table([{"class": k, "places": v} for k, v in data["classes"].items() if k != "never"],
+                         title=f"Hotspot classes (top {top:.0%} of places in each period)"))
+    console.print(_table([{"cell_id": r["cell_id"], "class": r["class"], "hot_in": f"{r['n_hot_periods']} of {len(r['values'])} periods",
+                           "confidence": "—" if r["confidence"] is None else f"{r['confidence']:.0%}"}
+                          for r in data["units"][:15]], title="Hotspots (confidence: share of resamples giving the same class)"))
+    console.print(_provenance_line(data["provenance"]), highlight=False)
+
+
+def _ci(row: dict, key: str) -> str:
+    low, high = row.get(f"{key}_low"), row.get(f"{key}_high")
+    return f"{row[key]:.3f}" + (f" ({low:.3f} to {high:.3f})" if low is not None and high is not None else "")
+
+
+@hotspots_app.command("knox")
+def hotspots_knox(space_bands: Annotated[str, typer.Option("--space-bands", help="Distance breaks in metres, e.g. 0,100,200,300.")] = "0,100,200,300,400",
+                  time_bands: Annotated[str, typer.Option("--time-bands", help="Time breaks in days (months for police.uk), e.g. 0,7,14,21,28.")] = "0,7,14,21,28",
+                  iterations: Annotated[int, typer.Option("--iterations", help="Monte Carlo permutations of the times.")] = 999,
+                  metric: Annotated[str, typer.Option("--metric", help="euclidean or manhattan.")] = "euclidean",
+                  nrc_compatible: Annotated[bool, typer.Option("--nrc-compatible", help="Count and label as the Near Repeat Calculator does.")] = False,
+                  seed: SeedOpt = 1, definition: DefinitionOpt = None, start: FromOpt = None, end: ToOpt = None,
+                  dataset: DatasetOpt = None, workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """Near repeats: the Knox test over space-time bands with Monte Carlo p-values and correct band labels."""
+    from vrp.places.hotspots import knox_report
+
+    with _working(f"Knox test, {iterations} permutations"):
+        data = knox_report(_workspace(workspace), _query(definition, start, end, dataset, "count", "square", None),
+                           _breaks(space_bands, "--space-bands"), _breaks(time_bands, "--time-bands"), iterations, seed,
+                           metric, nrc_compatible)
+    if json_:
+        _print_json(data)
+        return
+    rows = [{"space": r["space_interval"], "time": r["time_interval"], "observed": r["observed"],
+             "expected": None if r["expected_mean"] is None else round(r["expected_mean"], 1),
+             "knox_ratio": None if r["knox_ratio"] is None else round(r["knox_ratio"], 2), "p": r["p_value"]}
+            for r in data["rows"]]
+    console.print(_table(rows, title=f"Knox test ({data['summary']['metric']} metres, {data['provenance']['time_unit']}), "
+                                     f"{data['summary']['iterations']} permutations"))
+    if data["summary"].get("label_note"):
+        console.print(data["summary"]["label_note"])
+    console.print(_provenance_line(data["provenance"]), highlight=False)
+
+
+def _breaks(text: str, option: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise VrpError(f"{option} {text!r}: expected numbers separated by commas, e.g. 0,100,200") from None
+
+
+@hotspots_app.command("backtest")
+def hotspots_backtest(train_from: Annotated[str, typer.Option("--train-from", help="First training month.")],
+                      train_to: Annotated[str, typer.Option("--train-to", help="Last training month.")],
+                      test_from: Annotated[str, typer.Option("--test-from", help="First test month.")],
+                      test_to: Annotated[str, typer.Option("--test-to", help="Last test month.")],
+                      cell: CellOpt = None,
+                      coverage: Annotated[float, typer.Option("--coverage", help="Share of the area selected, e.g. 0.05.")] = 0.05,
+                      rolling: Annotated[bool, typer.Option("--rolling", help="Score each test month from the months before it.")] = False,
+                      definition: DefinitionOpt = None, weight: WeightOpt = "count", dataset: DatasetOpt = None,
+                      workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """How well each forecast (naive, KDE, prospective) picks next period's hotspots: hit rate, PAI, PEI."""
+    from vrp.places.hotspots import backtest_report
+    from vrp.query import check_month
+
+    for value, option in ((train_from, "--train-from"), (train_to, "--train-to"), (test_from, "--test-from"), (test_to, "--test-to")):
+        check_month(value, option)
+    with _working("Backtesting forecasts"):
+        data = backtest_report(_workspace(workspace), _query(definition, None, None, dataset, weight, "square", cell),
+                               (train_from, train_to), (test_from, test_to), coverage, rolling=rolling)
+    if rolling:
+        rows = [{**s, "pai": s["pai_mean"], "hit_rate": s["hit_rate_mean"], "pei": s["pei_mean"],
+                 "months_detail": [m for m in data["months"] if m["method"] == s["method"]], **data["provenance"]}
+                for s in data["summary"]]
+    else:
+        rows = data["methods"]
+    if json_:
+        _print_json(rows)
+        return
+    shown = [{"method": r["method"], "hit_rate": _fmt(r["hit_rate"]), "pai": _fmt(r["pai"]),
+              "pai_95ci": f"{_fmt(r['pai_low'])} to {_fmt(r['pai_high'])}", "pei": _fmt(r["pei"])} for r in rows]
+    prov = data["provenance"]
+    console.print(_table(shown, title=f"Forecasts from {prov['train']} scored on {prov['test']}, top {coverage:.0%} of the area"
+                                      + (" (rolling, mean over months)" if rolling else "")))
+    console.print(_provenance_line(prov), highlight=False)
+
+
+def _fmt(v) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
 
 def main() -> None:

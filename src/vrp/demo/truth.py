@@ -73,7 +73,9 @@ def header(seed: int, scale: float, years: tuple[int, ...], geo: Geography) -> d
                   "population": int(geo.population[geo.district == i].sum())}
                  for i, d in enumerate(DISTRICTS)]
     return {"seed": seed, "scale": scale, "years": list(years), "partnership": PARTNERSHIP,
-            "force": FORCE, "prolific_min_offences": PROLIFIC_MIN, "districts": districts}
+            "force": FORCE, "prolific_min_offences": PROLIFIC_MIN, "districts": districts,
+            # the town-centre LSOAs where the simulation piles up night-time violence: the hotspots
+            "hotspot_lsoas": sorted(str(c) for c in geo.code[geo.hotspot > 1])}
 
 
 def _nested(district: np.ndarray, key: np.ndarray) -> dict[str, dict[str, int]]:

@@ -14,6 +14,7 @@ from vrp.errors import VrpError
 from vrp.lake import require_dataset
 from vrp.lake.read import loaded_datasets
 from vrp.measures.periods import month_index
+from vrp.places import harm
 
 from vrp.query import CRIME_DATASETS, check_month, choose_dataset
 
@@ -125,12 +126,21 @@ def load_events(ws, con, definition_id: str | None = None, start: str | None = N
 
 
 def _weights(codes: np.ndarray, dataset: str, weight: str) -> tuple[np.ndarray, str, list[dict]]:
+    """Count weight 1, or the harm weight of each crime's code. Unmapped codes are reported (and
+    weigh 0 in the totals, so harm totals read "of the weighted crimes"); police.uk data have only
+    crime types, so they get the labelled coarse police.uk table."""
     if weight == "count":
         return np.ones(len(codes)), "count", []
-    from vrp.places import harm
-    scheme = harm.scheme_for(dataset, weight.removeprefix("harm-"))
-    values, unmapped = harm.weigh(codes, scheme)
-    return np.nan_to_num(values, nan=0.0), f"{scheme.id} {scheme.version}", unmapped
+    scheme_id = weight.removeprefix("harm-")
+    if dataset == "police_uk":
+        if scheme_id != "css":
+            raise VrpError("police.uk data have crime types only: the coarse police.uk harm weighting is CSS-based, "
+                           "use --weight harm-css (or load a force extract for CCHI)")
+        scheme_id = "policeuk"
+    scheme = harm.load_scheme(scheme_id)
+    values, report = harm.weigh(codes, scheme)
+    unmapped = [{"code": v, "rows": n} for v, n in report.unmapped]
+    return np.nan_to_num(values, nan=0.0), f"{scheme.id} v{scheme.version}", unmapped
 
 
 def study_area(ws, con) -> tuple[object | None, str]:

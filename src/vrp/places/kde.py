@@ -14,16 +14,20 @@ the total weight) that lie well inside the grid.
 
 Two exact-to-a-stated-tolerance methods, picked by cost (`method="auto"`):
 
-* "fft": linear binning (Wand & Jones 1995, "Kernel Smoothing", section D.2; Silverman 1982,
+* "fft": linear binning (Wand & Jones 1995, "Kernel Smoothing", appendix D; Silverman 1982,
   Applied Statistics 31: 93-99) of the points onto a lattice through the cell centres refined
   `s` times (spacing delta = cell / s), convolution with the kernel sampled at the lattice
   offsets (`scipy.signal.fftconvolve`, which computes the full linear convolution, so nothing
   wraps round), and the result read at the cell centres. Linear binning moves each point's
-  mass to the 4 lattice nodes around it with bilinear weights; the error it makes in one point's
-  contribution at any cell centre is at most delta^2/8 * (|K_xx| + |K_yy|), i.e. at most
-  (delta/h)^2 / 4 of the kernel's peak value K(0) for the Gaussian and (delta/h)^2 * K(0) for the
-  quartic (both attained to within 3% by a point at a lattice-cell centre, checked numerically).
-  `s` is the smallest refinement that brings that bound under `tolerance` (default 1%).
+  mass to the 4 lattice nodes around it with bilinear weights. To leading order the error this
+  makes in one point's contribution is delta^2/2 [fx(1-fx) K_xx + fy(1-fy) K_yy] (fx, fy its
+  fractional position between nodes), largest for a point midway between 4 nodes at the
+  kernel's centre: delta^2/8 |laplacian K(0)| = (delta/h)^2 / 4 of the kernel's peak K(0) for
+  the Gaussian and (delta/h)^2 K(0) for the quartic (checked numerically over all positions and
+  offsets: the worst error stays under these, at 97-99% of them for delta <= h/5). `s` is the
+  smallest refinement that brings that bound under `tolerance` (default 1% of K(0)). The
+  transform runs in single precision: 3x faster, and its round-off (~3e-7 of the surface's
+  peak) is far below the binning tolerance; values under 1e-6 of the peak are set to 0.
 * "direct": every point's exact kernel value at every cell centre within the kernel's reach,
   summed with `np.bincount`. No approximation at all; its cost is points x cells in reach, so
   it wins for small bandwidths (where the lattice would need a large refinement) and few points.
@@ -31,8 +35,8 @@ Two exact-to-a-stated-tolerance methods, picked by cost (`method="auto"`):
 Edge treatment: the surface is the plain sum over all points, with no edge correction. Points
 outside the grid still contribute to the cells within the kernel's reach of them (their mass
 falls in a padding margin that is convolved and then cut off); mass that spills over the grid's
-edge, or over the study-area boundary, is lost rather than pushed back inside, which is what
-ArcGIS, CrimeStat and scikit-learn do. Pass the events of a margin around the study area (at
+edge, or over the study-area boundary, is lost rather than pushed back inside (no edge
+correction, as in scikit-learn's KernelDensity). Pass the events of a margin around the study area (at
 least one bandwidth wide) to avoid a dip along a boundary that is not a real edge of activity.
 """
 from __future__ import annotations
@@ -42,8 +46,6 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.signal import fftconvolve
-from scipy.spatial import cKDTree
 
 from vrp.errors import VrpError
 
@@ -51,8 +53,9 @@ KERNELS = ("quartic", "gaussian")
 GAUSSIAN_TRUNCATE = 4.0      # Gaussian kernel cut at this many standard deviations
 DEFAULT_TOLERANCE = 0.01     # binning error bound, as a fraction of one point's kernel peak
 MAX_REFINE = 16              # finest lattice: cell / 16
-MAX_LATTICE = 64_000_000     # lattice nodes the FFT path may allocate (~0.5 GB per float64 array)
+MAX_LATTICE = 40_000_000     # lattice nodes the FFT path may allocate (~1.5 GB in all at the limit)
 NN_K = 10                    # suggest_bandwidth: the k of the k-th nearest neighbour distance
+FFT_FLOOR = 1e-6             # FFT path: values below this fraction of the peak are set to 0
 PER_KM2 = 1e6                # square metres in a square kilometre
 
 
@@ -84,10 +87,9 @@ def binning_error_bound(bandwidth: float, spacing: float, kernel: str = "quartic
     """Worst-case error that linear binning on a lattice of `spacing` metres makes in one point's
     contribution at any node, as a fraction of that kernel's peak K(0).
 
-    From the bilinear interpolation bound delta^2/8 (sup|K_xx| + sup|K_yy|): sup|K_xx| is
-    K(0)/h^2 for the Gaussian and 8 K(0)/h^2 at the rim for the quartic, but the worst combined
-    error (a point midway between 4 nodes, its node at the kernel's centre) is (delta/h)^2 K(0)
-    for the quartic and (delta/h)^2/4 K(0) for the Gaussian; these are the values returned.
+    The leading-order error for a point midway between 4 nodes at the kernel's centre,
+    delta^2/8 |laplacian K(0)|: (delta/h)^2 for the quartic, (delta/h)^2 / 4 for the Gaussian.
+    tests/places/test_kde.py checks that no position and offset does worse.
     """
     r = float(spacing) / float(bandwidth)
     return r * r if kernel == "quartic" else r * r / 4.0
@@ -150,6 +152,8 @@ def _fft_plan(nx: int, ny: int, cell: float, reach: float, s: int) -> tuple[int,
 
 
 def _kde_fft(x, y, w, x0, y0, cell, nx, ny, h, kernel, s) -> np.ndarray:
+    from scipy.signal import fftconvolve  # imported here: scipy.signal takes seconds to import
+
     delta = cell / s
     reach = kernel_reach(h, kernel)
     pad, rows, cols = _fft_plan(nx, ny, cell, reach, s)
@@ -169,12 +173,15 @@ def _kde_fft(x, y, w, x0, y0, cell, nx, ny, h, kernel, s) -> np.ndarray:
     r = int(math.ceil(reach / delta))
     off = np.arange(-r, r + 1) * delta
     kern = kernel_value(off[:, None] ** 2 + off[None, :] ** 2, h, kernel)
-    dens = fftconvolve(lattice, kern, mode="same")
+    # single precision: 3x faster than double, and its round-off (~3e-7 of the peak, measured on
+    # bench/kde.py data) is five orders of magnitude below the binning tolerance
+    dens = fftconvolve(lattice.astype(np.float32), kern.astype(np.float32), mode="same").astype(float)
     out = dens[pad:pad + (ny - 1) * s + 1:s, pad:pad + (nx - 1) * s + 1:s]
-    # FFT round-off leaves ~1e-16 * total where the true value is exactly 0: zero it, so that
-    # empty cells tie exactly (rankings break ties by cell index) and none is negative.
+    # Single-precision FFT round-off is ~3e-7 of the peak (far below the binning tolerance): zero
+    # what is below FFT_FLOOR of the peak, so that empty cells are exactly 0 (rankings then tie
+    # them and break the tie by cell index) and none is negative.
     peak = float(out.max()) if out.size else 0.0
-    out = np.where(out > peak * 1e-10, out, 0.0)
+    out = np.where(out > peak * FFT_FLOOR, out, 0.0)
     return np.ascontiguousarray(out)
 
 
@@ -233,6 +240,10 @@ def kde_surface(x, y, weights, x0: float, y0: float, cell: float, nx: int, ny: i
         s = _refinement(h, cell, kernel, tolerance)
         while s > 1 and math.prod(_fft_plan(nx, ny, cell, kernel_reach(h, kernel), s)[1:]) > MAX_LATTICE:
             s -= 1
+        bound = binning_error_bound(h, cell / s, kernel)
+        if bound > tolerance * (1 + 1e-9):
+            warnings.warn(f"KDE lattice limited to cell/{s}: binning error up to {bound:.1%} of one event's peak "
+                          f"(asked for {tolerance:.1%}); use method='direct' for exact values", stacklevel=2)
         dens = _kde_fft(x, y, w, float(x0), float(y0), cell, nx, ny, h, kernel, s)
     else:
         raise VrpError(f"unknown KDE method '{method}': use auto, fft or direct")
@@ -240,18 +251,19 @@ def kde_surface(x, y, weights, x0: float, y0: float, cell: float, nx: int, ny: i
 
 
 def _cheaper_method(n: int, nx: int, ny: int, cell: float, h: float, kernel: str, tolerance: float) -> str:
-    """Estimated work of each method, in units calibrated on this machine class (bench/kde.py):
-    direct ~ points x (2m+1)^2 kernel evaluations; fft ~ 3 transforms of the padded lattice. The
-    FFT path is also refused when the lattice it needs exceeds MAX_LATTICE nodes."""
+    """Estimated time of each method: direct ~ points x (2m+1)^2 kernel evaluations at ~35 ns
+    each; fft ~ 3 single-precision transforms of the padded lattice at ~1.2 ns per node and
+    log2(nodes) (both measured on a 2-core x86 machine, numpy 2.4 / scipy 1.17). The FFT path
+    is refused when its lattice would exceed MAX_LATTICE nodes."""
     reach = kernel_reach(h, kernel)
     m = int(math.ceil(reach / cell)) + 1
-    direct = n * (2 * m + 1) ** 2 * 1.0
+    direct = n * (2 * m + 1) ** 2 * 35.0
     s = _refinement(h, cell, kernel, tolerance)
     _, rows, cols = _fft_plan(nx, ny, cell, reach, s)
     nodes = rows * cols
     if nodes > MAX_LATTICE:
         return "direct"
-    fft = nodes * 3 * max(math.log2(nodes), 1.0) * 1.0
+    fft = nodes * 3 * max(math.log2(nodes), 1.0) * 1.2
     return "direct" if direct <= fft else "fft"
 
 
@@ -295,6 +307,8 @@ def suggest_bandwidth(x, y, cell: float, k: int = NN_K) -> BandwidthChoice:
     x, y, _ = _points(x, y, None)
     if int(k) != k or k < 1:
         raise VrpError(f"k must be a whole number >= 1, not {k!r}")
+    from scipy.spatial import cKDTree
+
     pts = np.unique(np.round(np.column_stack([x, y]), 1), axis=0)
     if len(pts) < 2:
         raise VrpError(f"cannot suggest a bandwidth from {len(pts)} distinct event location(s): give one with --bandwidth")
@@ -307,7 +321,13 @@ def suggest_bandwidth(x, y, cell: float, k: int = NN_K) -> BandwidthChoice:
     h = max(h, cell)
     message = None
     if k_used < k:
-        message = f"only {len(pts)} distinct locations: used the {k_used}-th nearest neighbour, not the {k}-th"
-    rule = (f"median distance from each of {len(pts):,} distinct event locations to its {k_used}-th nearest "
+        message = (f"only {len(pts)} distinct locations: used the {_ordinal(k_used)} nearest neighbour, "
+                   f"not the {_ordinal(int(k))}")
+    rule = (f"median distance from each of {len(pts):,} distinct event locations to its {_ordinal(k_used)} nearest "
             f"other location ({knn:,.0f} m), rounded to 10 m" + (f", raised to one cell ({cell:g} m)" if floored else ""))
     return BandwidthChoice(float(h), rule, k_used, knn, int(len(pts)), bool(floored), message)
+
+
+def _ordinal(k: int) -> str:
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
