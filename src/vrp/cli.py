@@ -47,7 +47,18 @@ def _as_at(text: Optional[str]) -> Optional[date]:
 
 
 def _print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    """JSON on stdout; NaN and infinities (no value) become null, as JSON has no such numbers."""
+    sys.stdout.write(json.dumps(_finite(data), indent=2, default=str, allow_nan=False) + "\n")
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _table(rows: list[dict], title: str | None = None, columns: list[str] | None = None) -> Table:

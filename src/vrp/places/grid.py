@@ -223,23 +223,37 @@ def grid_units(kind: str, cell: float, bounds: tuple[float, float, float, float]
 
 
 def _clip(grid, area, full: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cells touching the area and the area of each inside it. Only cells the boundary crosses
-    are intersected, and against small tiles of the area rather than the whole coastline."""
-    x, y = grid.centres()
-    pieces = _tiles(area, max(grid.cell * 20, 2000.0))
+    """Cells touching the area and the area of each inside it.
+
+    Only cells the boundary may cross are intersected exactly: the boundary is densified to points
+    a quarter-cell apart, and the cells holding them and their eight neighbours are the candidates
+    (a quarter-cell segment cannot reach further). Every other cell is wholly in or wholly out,
+    which its centre tells. Candidates are intersected with small tiles of the area, not the whole
+    coastline."""
     shapely.prepare(area)
-    # A cell can touch the area only if its centre is within half a diagonal of it.
-    near = np.flatnonzero(shapely.dwithin(area, shapely.points(x, y), grid.cell * 0.75))
-    polys = grid.polygons(near)
-    inside = shapely.contains(area, polys)
-    areas = np.where(inside, full, 0.0)
-    edge = np.flatnonzero(~inside)
-    if len(edge):
-        cell_i, piece_i = shapely.STRtree(pieces).query(polys[edge], predicate="intersects")
-        parts = shapely.area(shapely.intersection(polys[edge][cell_i], pieces[piece_i]))
-        areas[edge] = np.bincount(cell_i, weights=parts, minlength=len(edge))
-    keep = areas > 1e-6
-    return near[keep], areas[keep] / 1e6
+    ring = shapely.segmentize(shapely.boundary(area), grid.cell / 4)
+    coords = shapely.get_coordinates(ring)
+    hit = np.unique(grid.index(coords[:, 0], coords[:, 1]))
+    row, col = np.divmod(hit[hit >= 0], grid.nx)
+    near = np.zeros((grid.ny, grid.nx), dtype=bool)
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            r, c = row + dr, col + dc
+            ok = (r >= 0) & (r < grid.ny) & (c >= 0) & (c < grid.nx)
+            near[r[ok], c[ok]] = True
+    edge = np.flatnonzero(near.ravel())
+    others = np.flatnonzero(~near.ravel())
+    x, y = grid.centres(others)
+    inside = others[shapely.intersects_xy(area, x, y)]
+    polys = grid.polygons(edge)
+    pieces = _tiles(area, max(grid.cell * 20, 2000.0))
+    cell_i, piece_i = shapely.STRtree(pieces).query(polys, predicate="intersects")
+    parts = shapely.area(shapely.intersection(polys[cell_i], pieces[piece_i]))
+    edge_area = np.bincount(cell_i, weights=parts, minlength=len(edge))
+    cells = np.concatenate([inside, edge[edge_area > 1e-6]])
+    areas = np.concatenate([np.full(len(inside), full), edge_area[edge_area > 1e-6]])
+    order = np.argsort(cells)
+    return cells[order], areas[order] / 1e6
 
 
 def _tiles(area, size: float) -> np.ndarray:
