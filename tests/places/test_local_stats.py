@@ -449,6 +449,8 @@ def test_graded_weights_and_constant_values_are_rejected(fixture_w):
     with pytest.raises(VrpError, match="binary"):
         gistar(Y, fixture_w * 0.5)
     with pytest.raises(VrpError, match="all values are equal"):
+        gistar(np.full(6, 3.0), fixture_w)
+    with pytest.raises(VrpError, match="all values are equal"):
         local_moran(np.full(6, 3.0), fixture_w)
     with pytest.raises(VrpError, match="all values are equal"):
         global_g(np.full(6, 3.0), fixture_w)

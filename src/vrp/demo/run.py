@@ -2,7 +2,9 @@
 
 generate demo partner files -> init a workspace -> ingest reference data, force extracts, homicide
 records, ED assault attendances, hospital admissions and police.uk files -> classify -> quality
-report -> summary counts -> outcome measures (analyst and partner tiers), SPC data and charts.
+report -> summary counts -> outcome measures (analyst and partner tiers), SPC data and charts ->
+hotspots (selection as GeoPackage, Gi* for every cell, concentration, forecast backtest,
+stability, near repeats).
 Prints where everything is.
 """
 from __future__ import annotations
@@ -61,6 +63,17 @@ def main(base: Path) -> None:
     save(out, "measures_by_district_analyst.json", "measures", "show", "--measure", "all", *w)
     save(out, "measures_by_district_partner.json", "measures", "show", "--measure", "all", "--tier", "partner", *w)
     save(out, "spc_l1_partnership.json", "measures", "spc", "--measure", "L1", *w)
+    year = ["--from", "2025-01", "--to", "2025-12", "--cell", "250"]
+    vrp("hotspots", "select", "--n", "20", *year, "--out", str(out / "hotspots_2025.gpkg"), *w)
+    vrp("hotspots", "gistar", *year, "--permutations", "999", "--out", str(out / "gistar_2025.csv"), *w)
+    vrp("hotspots", "concentration", *year, *w)
+    vrp("hotspots", "backtest", "--train-from", "2025-01", "--train-to", "2025-09", "--test-from", "2025-10",
+        "--test-to", "2025-12", "--cell", "250", "--coverage", "0.02", *w)
+    save(out, "hotspots_2025.json", "hotspots", "select", "--n", "20", *year, *w)
+    save(out, "hotspot_stability.json", "hotspots", "stability", "--from", "2024-01", "--to", "2025-12",
+         "--period-months", "6", "--top", "0.01", "--cell", "250", *w)
+    save(out, "near_repeats_2025.json", "hotspots", "knox", "--from", "2025-01", "--to", "2025-12",
+         "--space-bands", "0,100,200,400", "--time-bands", "0,7,14,28", *w)
     print(f"\nDemo finished.\n  partner files: {files}\n  workspace:     {ws}  (try: vrp status --workspace {ws})\n"
           f"  outputs:       {out}")
 

@@ -82,11 +82,12 @@ def local_statistic(pc: PlaceCounts, statistic: str = "gistar", neighbourhood: s
         result = local_stats.gistar(y, w, star=statistic == "gistar", permutations=permutations, seed=seed,
                                     fdr=fdr, alpha=alpha)
     u, tag = pc.units, _tag(pc)
+    significant = result.significant.tolist()
     rows = []
     for i, r in enumerate(result.records()):
         rows.append({"cell_id": u.ids[i], "x": round(float(u.x[i]), 1), "y": round(float(u.y[i]), 1),
                      "count": int(pc.count[i]), **{k: _num(v) for k, v in r.items()},
-                     "significant": bool(result.significant[i]), **tag})
+                     "significant": significant[i], **tag})
     return {"provenance": {**pc.provenance(), "neighbourhood": neighbourhood}, "summary": result.as_dict(),
             "rows": rows}
 

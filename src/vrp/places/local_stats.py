@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from fractions import Fraction
 
 import numpy as np
@@ -47,10 +48,11 @@ class _LocalResult:
 
     _columns: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def significant(self) -> np.ndarray:
         """Cells whose q-value is at most ``alpha``: the permutation q when there are
-        permutations, else the analytic one. NaN q (islands, undefined z) is never significant."""
+        permutations, else the analytic one. NaN q (islands, undefined z) is never significant.
+        Computed once (callers index it cell by cell)."""
         q = self.q_sim if self.permutations else self.q
         return np.nan_to_num(q, nan=np.inf) <= self.alpha
 
@@ -204,6 +206,8 @@ def gistar(y, w, star: bool = True, permutations: int = 0, seed: int | None = No
     total = y.sum()
     if total <= 0:
         raise VrpError("all values are zero: there is nothing for Gi* to find")
+    if np.ptp(y) == 0:
+        raise VrpError("all values are equal: Gi* needs some variation to test")
     with np.errstate(divide="ignore", invalid="ignore"):
         if star:
             card, big_n, numerator = k + 1.0, n, lag + y
