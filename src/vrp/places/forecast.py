@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vrp.errors import VrpError
+from vrp.places.grid import SquareGrid
 from vrp.places.kde import _check_grid, _points, kde_surface, suggest_bandwidth
 
 METHODS = ("naive", "kde", "prospective")
@@ -44,11 +45,9 @@ def _cell_totals(x, y, weights, x0, y0, cell, nx, ny) -> np.ndarray:
     _check_grid(x0, y0, cell, nx, ny)
     x, y, w = _points(x, y, weights)
     nx, ny = int(nx), int(ny)
-    col = np.floor((x - x0) / cell)
-    row = np.floor((y - y0) / cell)
-    inside = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
-    idx = (row[inside] * nx + col[inside]).astype(np.int64)
-    return np.bincount(idx, w[inside], minlength=nx * ny).astype(float).reshape(ny, nx)
+    idx = SquareGrid(x0, y0, cell, nx, ny).index(x, y)
+    inside = idx >= 0
+    return np.bincount(idx[inside], w[inside], minlength=nx * ny).astype(float).reshape(ny, nx)
 
 
 def _snap(score: np.ndarray) -> np.ndarray:
@@ -408,10 +407,9 @@ def backtest(train, test, x0: float, y0: float, cell: float, nx: int, ny: int, m
     # the test events' cells, once
     tx, ty, _, tw = te
     tw = np.ones(tx.size) if tw is None else tw
-    col = np.floor((tx - x0) / cell)
-    row = np.floor((ty - y0) / cell)
-    on_grid = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
-    test_cell = np.where(on_grid, row * nx + col, 0).astype(np.int64)
+    test_cell = SquareGrid(x0, y0, cell, nx, ny).index(tx, ty)
+    on_grid = test_cell >= 0
+    test_cell = np.maximum(test_cell, 0)
     inside = on_grid & m[test_cell]
     values, ev_cell = tw[inside], test_cell[inside]
     observed = np.bincount(ev_cell, values, minlength=nx * ny)
