@@ -65,7 +65,7 @@ def main(base: Path) -> None:
     save(out, "spc_l1_partnership.json", "measures", "spc", "--measure", "L1", *w)
     year = ["--from", "2025-01", "--to", "2025-12", "--cell", "250"]
     vrp("hotspots", "select", "--n", "20", *year, "--out", str(out / "hotspots_2025.gpkg"), *w)
-    vrp("hotspots", "gistar", *year, "--permutations", "999", "--out", str(out / "gistar_2025.csv"), *w)
+    vrp("hotspots", "gistar", *year, "--out", str(out / "gistar_2025.csv"), *w)
     vrp("hotspots", "concentration", *year, *w)
     vrp("hotspots", "backtest", "--train-from", "2025-01", "--train-to", "2025-09", "--test-from", "2025-10",
         "--test-to", "2025-12", "--cell", "250", "--coverage", "0.02", *w)

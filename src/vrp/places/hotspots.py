@@ -282,6 +282,7 @@ def _share(part: float, whole: float) -> float | None:
 
 
 def _num(v):
+    """Ten significant digits (never decimal places: a p-value of 1e-40 is not zero)."""
     if isinstance(v, float):
-        return None if not math.isfinite(v) else round(v, 10)
+        return None if not math.isfinite(v) else float(f"{v:.10g}")
     return v
