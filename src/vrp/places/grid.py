@@ -39,8 +39,8 @@ def suggest_cell_size(width: float, height: float) -> float:
 
 
 @dataclass(frozen=True)
-class SquareGrid:
-    """A square grid (x0, y0, cell, nx, ny) in the convention of vrp.places (row 0 is south)."""
+class _Lattice:
+    """nx x ny cells of size `cell` from the origin (x0, y0), numbered row * nx + col."""
     x0: float
     y0: float
     cell: float
@@ -51,12 +51,21 @@ class SquareGrid:
     def n(self) -> int:
         return self.nx * self.ny
 
+
+def _check_cell(cell: float) -> None:
+    if not cell > 0:
+        raise VrpError(f"cell size must be a positive number of metres, not {cell}")
+
+
+@dataclass(frozen=True)
+class SquareGrid(_Lattice):
+    """A square grid (x0, y0, cell, nx, ny) in the convention of vrp.places (row 0 is south)."""
+
     @classmethod
     def covering(cls, bounds: tuple[float, float, float, float], cell: float) -> "SquareGrid":
         """The grid of `cell`-metre squares covering bounds, its origin snapped to a multiple of the
         cell size so that the same cell has the same id in every run and every period."""
-        if not cell > 0:
-            raise VrpError(f"cell size must be a positive number of metres, not {cell}")
+        _check_cell(cell)
         minx, miny, maxx, maxy = bounds
         x0, y0 = math.floor(minx / cell) * cell, math.floor(miny / cell) * cell
         nx = max(1, math.ceil((maxx - x0) / cell + 1e-9))
@@ -87,19 +96,10 @@ class SquareGrid:
 
 
 @dataclass(frozen=True)
-class HexGrid:
+class HexGrid(_Lattice):
     """Pointy-topped hexagons `cell` metres across the flats, in rows `cell * sqrt(3) / 2` apart,
     odd rows shifted east by half a cell. Each hexagon is the set of points nearest its centre,
     which is how points are assigned."""
-    x0: float
-    y0: float
-    cell: float
-    nx: int
-    ny: int
-
-    @property
-    def n(self) -> int:
-        return self.nx * self.ny
 
     @property
     def row_step(self) -> float:
@@ -107,8 +107,7 @@ class HexGrid:
 
     @classmethod
     def covering(cls, bounds: tuple[float, float, float, float], cell: float) -> "HexGrid":
-        if not cell > 0:
-            raise VrpError(f"cell size must be a positive number of metres, not {cell}")
+        _check_cell(cell)
         minx, miny, maxx, maxy = bounds
         step = cell * SQRT3 / 2
         x0 = math.floor(minx / cell) * cell - cell
