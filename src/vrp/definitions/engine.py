@@ -14,7 +14,6 @@ import decimal
 import math
 import re
 import textwrap
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -23,6 +22,7 @@ from typing import Any, NoReturn
 
 import duckdb
 
+from vrp.datafile import read_toml
 from vrp.definitions.offences import is_known_offence_code, normalise_offence_code
 
 
@@ -194,16 +194,8 @@ def _parse(text: str, path: Path) -> Definition:
     def fail(message: str) -> NoReturn:
         raise DefinitionError(f"{path.name}: {message}".replace("\n", " "))
 
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        fail(f"not valid TOML: {exc}")
-    for key in data:
-        if key not in _TOP_KEYS:
-            fail(f"unknown top-level key '{key}'")
-    for key in ("id", "version", "name", "dataset", "kind", "description"):
-        if not isinstance(data.get(key), str) or not data[key].strip():
-            fail(f"'{key}' is required and must be a non-empty string")
+    data = read_toml(text, _TOP_KEYS, ("id", "version", "name", "dataset", "kind", "description"), fail,
+                     key_label="top-level key")
     if not _DEFINITION_ID.fullmatch(data["id"]):
         fail(f"'id' {data['id']!r} must be lower case letters, digits, '-', '_' or '.'")
     dataset = data["dataset"]

@@ -9,13 +9,13 @@ live in the definition, so a measure and `vrp counts --definition` can never dis
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import NoReturn
 
+from vrp.datafile import read_toml
 from vrp.definitions import Definition, load_definitions
 from vrp.errors import VrpError
 from vrp.measures.periods import PERIOD_TYPES
@@ -75,16 +75,7 @@ def _parse(text: str, path: Path, definitions: dict[str, Definition]) -> Measure
     def fail(message: str) -> NoReturn:
         raise MeasureError(f"{path.name}: {message}")
 
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        fail(f"not valid TOML: {exc}")
-    unknown = sorted(set(data) - _KEYS)
-    if unknown:
-        fail(f"unknown key '{unknown[0]}'")
-    for key in ("id", "version", "name", "kind", "definition", "description"):
-        if not isinstance(data.get(key), str) or not data[key].strip():
-            fail(f"'{key}' is required and must be a non-empty string")
+    data = read_toml(text, _KEYS, ("id", "version", "name", "kind", "definition", "description"), fail)
     if not _ID.fullmatch(data["id"]):
         fail(f"'id' {data['id']!r} must be letters, digits, '.', '_' or '-'")
     if data["kind"] not in KINDS:

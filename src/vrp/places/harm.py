@@ -26,7 +26,6 @@ import csv
 import io
 import math
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vrp.datafile import read_toml
 from vrp.definitions.engine import POLICE_UK_CRIME_TYPES, sql_literal
 from vrp.definitions.offences import is_known_offence_code, normalise_offence_code
 from vrp.errors import VrpError
@@ -213,16 +213,7 @@ def _parse(name: str, text: str, directory) -> HarmScheme:
     def fail(message: str):
         raise VrpError(f"{name}: {message}")
 
-    try:
-        meta = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        fail(f"not valid TOML: {exc}")
-    for key in meta:
-        if key not in _META_KEYS:
-            fail(f"unknown key {key!r}")
-    for key in _REQUIRED_META:
-        if not isinstance(meta.get(key), str) or not meta[key].strip():
-            fail(f"{key!r} is required and must be a non-empty string")
+    meta = read_toml(text, _META_KEYS, _REQUIRED_META, fail)
     if not _ID.fullmatch(meta["id"]) or not _ID.fullmatch(meta["family"]):
         fail("'id' and 'family' must be lower case letters, digits, '-', '_' or '.'")
     if meta["id"] == meta["family"]:
