@@ -61,6 +61,19 @@ class Events:
                       self.weight[keep], self.dataset, self.definition, start or self.start, end or self.end,
                       self.as_at, self.weighting, self.unmapped, self.unlocated)
 
+    @property
+    def harm(self) -> np.ndarray | None:
+        """The harm weights, or None when events are simply counted."""
+        return None if self.weighting == "count" else self.weight
+
+    def timing(self) -> tuple[np.ndarray, int, int, str]:
+        """Event times as forecasts and near repeats use them: (times, time unit, prospective time
+        window in units, label). Force extracts have days: weeks of 7 days and Bowers et al.'s
+        8-week window. police.uk has months only: months and a 2-month window."""
+        if self.day is not None:
+            return self.day, 7, 8, "days"
+        return self.month, 1, 2, "months"
+
     def provenance(self) -> dict:
         return {"dataset": self.dataset, "definition": self.definition.id,
                 "definition_version": self.definition.version, "from": self.start, "to": self.end,

@@ -109,7 +109,7 @@ def selection_rows(pc: PlaceCounts, top: np.ndarray, score: np.ndarray) -> list[
     """Ranked hotspots with their share of all serious violence (and harm) and of the area."""
     u, tag = pc.units, _tag(pc)
     total_count, total_value, total_area = pc.count.sum(), pc.value.sum(), u.area_km2.sum()
-    weighted = pc.events.weighting != "count"
+    weighted = pc.events.harm is not None
     rows, cum_count, cum_value, cum_area = [], 0, 0.0, 0.0
     for rank, i in enumerate(top, start=1):
         cum_count += pc.count[i]
@@ -171,7 +171,7 @@ def stability_report(ws, query: Query, period_months: int = 3, top_fraction: flo
     if len(periods) < 2:
         raise VrpError("stability needs at least two periods: widen --from/--to or shorten --period-months")
     pc, values = period_values(ws, query, periods, con)
-    if pc.events.weighting != "count":
+    if pc.events.harm is not None:
         bootstrap = 0  # resampling needs whole events; harm totals are reported without intervals
     pairs = []
     for k in range(1, len(periods)):
@@ -200,8 +200,7 @@ def knox_report(ws, query: Query, space_bands: list[float], time_bands: list[flo
     ev = load_events(ws, con, query.definition, query.start, query.end, query.dataset, query.weight)
     if ev.n < 2:
         raise VrpError(f"the Knox test needs at least 2 located events; {ev.n} match")
-    unit = "days" if ev.day is not None else "months"
-    t = ev.day if ev.day is not None else ev.month
+    t, _, _, unit = ev.timing()
     result = knox_test.knox(ev.x, ev.y, t, space_bands, time_bands, iterations=iterations, seed=seed,
                             metric=metric, nrc_compatible=nrc_compatible)
     return {"provenance": {**ev.provenance(), "time_unit": unit, "space_unit": "metres"},
@@ -224,10 +223,10 @@ def backtest_report(ws, query: Query, train: tuple[str, str], test: tuple[str, s
     areas = np.zeros(g.n)
     areas[u.cells] = u.area_km2
     train_months = month_index(train[1]) - month_index(train[0]) + 1
-    t, time_unit = (ev.day, 7) if ev.day is not None else (ev.month, 1)
-    weights = ev.weight if ev.weighting != "count" else None
+    t, time_unit, window, label = ev.timing()
+    weights = ev.harm
     prov = {**pc.provenance(), "train": _period(train), "test": _period(test), "coverage": coverage,
-            "time_unit": "days" if ev.day is not None else "months"}
+            "time_unit": label}
     if rolling:
         result = forecast.rolling_backtest((ev.x, ev.y, ev.month, weights),
                                            list(range(month_index(test[0]), month_index(test[1]) + 1)),
@@ -240,9 +239,8 @@ def backtest_report(ws, query: Query, train: tuple[str, str], test: tuple[str, s
     is_test = (ev.month >= month_index(test[0])) & (ev.month <= month_index(test[1]))
     pick = lambda keep: (ev.x[keep], ev.y[keep], t[keep], None if weights is None else weights[keep])  # noqa: E731
     now = int(t[is_test].min()) if is_test.any() else None
-    months_only = {"time_bandwidth": 2} if ev.day is None else {}  # police.uk: two months, as Bowers et al.'s 8 weeks
     rows = forecast.backtest(pick(is_train), pick(is_test), g.x0, g.y0, g.cell, g.nx, g.ny, areas > 0, coverage,
-                             methods, areas=areas, now=now, time_unit=time_unit, **months_only)
+                             methods, areas=areas, now=now, time_unit=time_unit, time_bandwidth=window)
     return {"provenance": prov, "methods": [{**r, **_tag(pc)} for r in rows]}
 
 
@@ -252,11 +250,11 @@ def _forecast_score(pc: PlaceCounts, method: str) -> np.ndarray:
     if u.kind != "square":
         raise VrpError(f"--rank-by {method} needs a square grid (--unit square)")
     g = u.grid
-    w = ev.weight if ev.weighting != "count" else None
+    w = ev.harm
     if method == "kde":
         surface = forecast.kde_forecast(ev.x, ev.y, w, g.x0, g.y0, g.cell, g.nx, g.ny)
     else:
-        t, unit, band = (ev.day, 7, 8) if ev.day is not None else (ev.month, 1, 2)
+        t, unit, band, _ = ev.timing()
         surface = forecast.prospective_forecast(ev.x, ev.y, t, w, g.x0, g.y0, g.cell, g.nx, g.ny,
                                                 now=int(t.max()) + 1 if len(t) else 0,
                                                 time_unit=unit, time_bandwidth=band)
