@@ -163,6 +163,18 @@ def ingest_admissions(paths: list[Path], workspace: WorkspaceOpt = None, mapping
                 as_at=_as_at(as_at))
 
 
+@ingest_app.command("people")
+def ingest_people(dataset: Annotated[str, typer.Argument(help="people_police | people_youth_justice | people_education | people_probation | people_ed")],
+                  paths: list[Path], workspace: WorkspaceOpt = None, mapping: MappingOpt = None, source: SourceOpt = None,
+                  as_at: AsAtOpt = None, json_: JsonOpt = False) -> None:
+    """Person-level partner files: identifiers pseudonymised, identities kept in the identifiable store."""
+    from vrp.ingest.people import ingest_people as run, person_dataset
+
+    person_dataset(dataset)
+    _run_ingest(partial_ws(run, workspace), paths, json_, dataset, dataset_name=dataset, mapping_name=mapping,
+                source=source, as_at=_as_at(as_at))
+
+
 @ingest_app.command("reference")
 def ingest_reference(kind: Annotated[str, typer.Argument(help="lsoa-lookup | boundaries | population | deprivation")],
                      path: Path, workspace: WorkspaceOpt = None,

@@ -4,6 +4,8 @@
     DIR/lake/        immutable Parquet snapshots, one folder per dataset, source and period
     DIR/vrp.db       SQLite app state (dataset register, ingest runs, quarantine), via SQLAlchemy
     DIR/secrets/     the pseudonymisation key (never in the lake, never in vrp.toml)
+    DIR/identifiable/ identifiable values (names, dates of birth, raw ids) behind the pseudonyms:
+                     readable by the identifiable tier only, every read audited
     DIR/definitions/ the partnership's own serious-violence definition files
 
 Commands find it from --workspace, else $VRP_WORKSPACE, else the current directory.
@@ -50,6 +52,17 @@ min_count = 5
 rate_min_count = 10
 suppress_zero = false
 
+[linkage]
+# Person linkage (`vrp link partners`, docs/people.md): pairs scoring at least this match
+# probability are joined into one person.
+threshold = 0.95
+
+[cohorts]
+# Safeguarded cohort lists (`vrp cohorts ...`, docs/people.md): each entry must be reviewed by this
+# many days after the build, and is deleted (not hidden) this many days after it.
+review_days = 90
+retention_days = 365
+
 # Column mappings for force crime extracts: [mappings.NAME], see docs/schemas.md.
 # [mappings.myforce]
 # source = "My Constabulary"
@@ -83,6 +96,10 @@ class Workspace:
     @property
     def key_path(self) -> Path:
         return self.root / "secrets" / "pseudonym.key"
+
+    @property
+    def identifiable_dir(self) -> Path:
+        return self.root / "identifiable"
 
     @property
     def partnership_name(self) -> str:
@@ -119,6 +136,7 @@ def init_workspace(root: Path, name: str = "Violence Reduction Partnership") -> 
     (root / "lake").mkdir(exist_ok=True)
     (root / "definitions").mkdir(exist_ok=True)
     (root / "measures").mkdir(exist_ok=True)
+    (root / "identifiable").mkdir(mode=0o700, exist_ok=True)
     key = root / "secrets" / "pseudonym.key"
     if not key.exists():
         key.parent.mkdir(mode=0o700, exist_ok=True)

@@ -36,7 +36,8 @@ BNG_TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
 WGS84_TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
 
-def _offence_code(text: str) -> str:
+def offence_code(text: str) -> str:
+    """A known Home Office offence code in canonical form (else Invalid: the row is quarantined)."""
     code = normalise_offence_code(text)
     if not is_known_offence_code(code):
         raise Invalid(text)
@@ -66,7 +67,7 @@ def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise
                         "committed-from {value!r} is after the recorded date"))
     out["recorded_date"] = recorded
 
-    out["offence_code"], bad = map_distinct(col("offence_code"), _offence_code, pa.string())
+    out["offence_code"], bad = map_distinct(col("offence_code"), offence_code, pa.string())
     checks += [Check(h("offence_code"), blank(col("offence_code")), "offence code is blank"),
                Check(h("offence_code"), bad, "unknown Home Office offence code {value!r}")]
     out["offence_subcode"] = coded_column(batch, mapping, "offence_subcode", {}, None, checks)

@@ -20,17 +20,18 @@ Partition = Callable[[pa.Table], Iterable[tuple[str, str, pa.Table]]]
 def ingest_files(ws, dataset: str, schema: pa.Schema, paths: list[Path], *, columns: list[str] | Callable[[Path], list[str]],
                  check_header: Callable[[Path, list[str]], None], normalise: Normalise, partition: Partition,
                  as_at: date | None, command: str, progress: Callable[[Path], None] | None = None,
-                 multiline: bool = False) -> dict:
+                 multiline: bool = False, identifiable: pa.Schema | None = None) -> dict:
     """Load files into `dataset` as one all-or-nothing command; return the run summary.
 
     A file whose content hash is already registered is skipped (re-ingesting is a no-op). Any
-    file-level fault raises InputError before anything is committed.
+    file-level fault raises InputError before anything is committed. Columns named in
+    `identifiable` go to the identifiable store, outside the lake, in the same commit.
     """
     files = expand_paths(paths)
     as_at = as_at or date.today()
     known = known_hashes(ws, dataset)
     unchanged: list[Path] = []
-    with Load(ws, dataset, schema, as_at, command) as load:
+    with Load(ws, dataset, schema, as_at, command, identifiable) as load:
         for path in files:
             sha = sha256_file(path)
             if sha in known:

@@ -8,6 +8,15 @@ from sqlalchemy.orm import Session
 from vrp.errors import WorkspaceError
 from vrp.store import Snapshot
 
+# Person-level partner datasets (vrp.ingest.people): pseudonymised in the lake, identities kept apart.
+PERSON_DATASETS = {
+    "people_police": "Police person-to-crime links (suspects, offenders, victims)",
+    "people_youth_justice": "Youth justice service events (outcomes, orders)",
+    "people_education": "School suspensions and permanent exclusions",
+    "people_probation": "Probation orders and licences",
+    "people_ed": "Emergency department assault attendances with patient identity (where a DSA allows)",
+}
+
 # The dataset register's defaults: what each dataset is and who may read it.
 DATASET_INFO = {
     "police_uk": dict(description="police.uk street-level crime (open data)", classification="OFFICIAL",
@@ -28,6 +37,10 @@ DATASET_INFO = {
                            classification="OFFICIAL-SENSITIVE", access_tier="analyst", personal_data=False),
     "admissions": dict(description="Hospital admissions for assault (NHS aggregate counts)", classification="OFFICIAL",
                        access_tier="partner", personal_data=False),
+    **{name: dict(description=f"{text} (pseudonymised person level)", classification="OFFICIAL-SENSITIVE",
+                  access_tier="analyst", personal_data=True) for name, text in PERSON_DATASETS.items()},
+    "person_links": dict(description="Linked person ids: which records are one person (pseudonymised)",
+                         classification="OFFICIAL-SENSITIVE", access_tier="analyst", personal_data=True),
 }
 
 HINTS = {
@@ -40,6 +53,8 @@ HINTS = {
     "homicides": "vrp ingest homicides FILES [--mapping NAME]",
     "ed_attendances": "vrp ingest ed-attendances FILES [--mapping NAME]",
     "admissions": "vrp ingest admissions FILES [--mapping NAME]",
+    **{name: f"vrp ingest people {name} FILES [--mapping NAME]" for name in PERSON_DATASETS},
+    "person_links": "vrp link partners",
 }
 
 

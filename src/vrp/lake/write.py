@@ -50,8 +50,11 @@ def slug(text: str) -> str:
 class Load:
     """Everything one ingest command adds to the lake, held aside until commit()."""
 
-    def __init__(self, ws, dataset: str, schema: pa.Schema, as_at: date, command: str):
+    def __init__(self, ws, dataset: str, schema: pa.Schema, as_at: date, command: str,
+                 identifiable: pa.Schema | None = None):
         self.ws, self.dataset, self.schema, self.as_at, self.command = ws, dataset, schema, as_at, command
+        self.identifiable = identifiable  # columns that go to the identifiable store, never the lake
+        self._identifiable_writer: pq.ParquetWriter | None = None
         self.uuid = uuid.uuid4().hex
         self.started_at = datetime.now()
         self.staging = ws.lake / ".staging" / self.uuid
@@ -72,6 +75,12 @@ class Load:
             self._rows[key] = 0
         self._writers[key][0].write_table(table.select(self.schema.names).cast(self.schema))
         self._rows[key] += table.num_rows
+        if self.identifiable is not None:
+            if self._identifiable_writer is None:
+                staged = self.staging / "identifiable" / f"{self.uuid}.parquet"
+                staged.parent.mkdir(parents=True, exist_ok=True)
+                self._identifiable_writer = pq.ParquetWriter(staged, self.identifiable, compression="zstd")
+            self._identifiable_writer.write_table(table.select(self.identifiable.names).cast(self.identifiable))
 
     def add_file(self, file_load: FileLoad) -> None:
         self.files.append(file_load)
@@ -90,7 +99,7 @@ class Load:
 
     def commit(self) -> int | None:
         """Move the staged files into the lake and register them in one transaction."""
-        for writer, _ in self._writers.values():
+        for writer in self._open_writers():
             writer.close()
         if not self.files:
             self.abort()
@@ -106,6 +115,11 @@ class Load:
                     moved.append(final)
                     session.add(Snapshot(run_id=run_id, dataset=self.dataset, source=source, period=period,
                                          as_at=self.as_at, path=rel.as_posix(), rows=self._rows[(source, period)]))
+                if self._identifiable_writer is not None:
+                    final = identifiable_path(self.ws, self.dataset, self.uuid)
+                    final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                    os.replace(self.staging / "identifiable" / f"{self.uuid}.parquet", final)
+                    moved.append(final)
         except BaseException:
             for path in moved:
                 path.unlink(missing_ok=True)
@@ -114,8 +128,12 @@ class Load:
             shutil.rmtree(self.staging, ignore_errors=True)
         return run_id
 
+    def _open_writers(self) -> list[pq.ParquetWriter]:
+        writers = [writer for writer, _ in self._writers.values()]
+        return writers + ([self._identifiable_writer] if self._identifiable_writer else [])
+
     def abort(self) -> None:
-        for writer, _ in self._writers.values():
+        for writer in self._open_writers():
             try:
                 writer.close()
             except Exception:
@@ -147,6 +165,11 @@ class Load:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self.abort()
+
+
+def identifiable_path(ws, dataset: str, run_uuid: str) -> Path:
+    """Where one ingest run's identifiable values live: outside the lake, never a DuckDB view."""
+    return ws.identifiable_dir / dataset / f"{run_uuid}.parquet"
 
 
 def known_hashes(ws, dataset: str) -> set[str]:

@@ -86,3 +86,61 @@ class QuarantineRow(Base):
     field: Mapped[str] = mapped_column(String(64), default="")
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEvent(Base):
+    """One read of identifiable data, or one change to a safeguarded list: who, when, what, why.
+    Append-only (the database refuses updates and deletes)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    user: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    object: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class CohortRun(Base):
+    """One build of one cohort rule: the rule version, as-at date and linkage run it used."""
+
+    __tablename__ = "cohort_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    rule_version: Mapped[str] = mapped_column(String(32))
+    list_role: Mapped[str] = mapped_column(String(16))
+    as_at: Mapped[date] = mapped_column(Date)
+    built_at: Mapped[datetime] = mapped_column(DateTime)
+    user: Mapped[str] = mapped_column(String(128))
+    link_run: Mapped[str] = mapped_column(String(32))
+    definition: Mapped[str] = mapped_column(String(64))
+    people_scored: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class CohortEntry(Base):
+    """A person on a cohort list, with the score components, review date, retention date and the
+    human review decision. Removal deletes the row; nothing is kept in a shadow list."""
+
+    __tablename__ = "cohort_entries"
+    __table_args__ = (UniqueConstraint("run_id", "person_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("cohort_runs.id"))
+    person_id: Mapped[str] = mapped_column(String(32))
+    list_role: Mapped[str] = mapped_column(String(16))
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column()
+    band: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    components: Mapped[str] = mapped_column(Text)
+    events: Mapped[int] = mapped_column(Integer)
+    last_event: Mapped[date | None] = mapped_column(Date, nullable=True)
+    age_at_last_event: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sex: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    review_date: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+    decision: Mapped[str] = mapped_column(String(16), default="pending")
+    reviewed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    review_notes: Mapped[str | None] = mapped_column(Text, nullable=True)
