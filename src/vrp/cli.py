@@ -669,6 +669,90 @@ def hotspots_backtest(train_from: Annotated[str, typer.Option("--train-from", he
     console.print(_provenance_line(prov), highlight=False)
 
 
+link_app = typer.Typer(help="People: link person records across agencies into stable person ids (Splink).",
+                       no_args_is_help=True)
+app.add_typer(link_app, name="link")
+PurposeOpt = Annotated[Optional[str], typer.Option("--purpose", help="Why identifiable data is read (written to the audit log).")]
+BackendOpt = Annotated[str, typer.Option("--backend", help="Linkage engine: duckdb (default) or spark (national scale).")]
+ThresholdOpt = Annotated[Optional[float], typer.Option("--threshold", help="Match probability at which records join (default from the settings).")]
+SettingsOpt = Annotated[Optional[str], typer.Option("--settings", help="Linkage settings id or TOML file (default uk-person).")]
+
+
+def _steps(progress):
+    task = progress.add_task("linking", total=None)
+    return lambda label: progress.update(task, description=label)
+
+
+@link_app.command("dedupe")
+def link_dedupe(path: Path, out: Annotated[Path, typer.Option("--out", help="CSV to write: record_id, person_id.")],
+                settings: SettingsOpt = None, threshold: ThresholdOpt = None, backend: BackendOpt = "duckdb",
+                previous: Annotated[Optional[Path], typer.Option("--previous", help="An earlier output: people keep its ids.")] = None,
+                truth_column: Annotated[Optional[str], typer.Option("--truth-column", help="Column with the true person, to report precision, recall and F1.")] = None,
+                json_: JsonOpt = False) -> None:
+    """Deduplicate one person file (record_id plus any of first_name, surname, dob, sex, postcode,
+    address, town, birth_place, email, national_id) into record_id, person_id."""
+    from vrp.people.link import dedupe_file
+
+    progress = _working("linking")
+    with progress:
+        summary = dedupe_file(path, out, settings, threshold, backend, previous, truth_column, _steps(progress))
+    if json_:
+        _print_json(summary)
+        return
+    console.print(f"{summary['records']:,} records -> {summary['people']:,} people ({summary['settings']}, threshold "
+                  f"{summary['threshold']}, {summary['backend']}); written to {out}")
+    ids = summary["ids"]
+    console.print(f"ids kept {ids['ids_kept']:,}, new {ids['ids_new']:,}, retired {len(ids['ids_retired']):,}")
+    if "pairwise" in summary:
+        q = summary["pairwise"]
+        console.print(f"pairwise precision {q['precision']:.4f}, recall {q['recall']:.4f}, F1 {q['f1']:.4f}")
+
+
+@link_app.command("partners")
+def link_partners_cmd(workspace: WorkspaceOpt = None, purpose: PurposeOpt = None, settings: SettingsOpt = None,
+                      threshold: ThresholdOpt = None, backend: BackendOpt = "duckdb",
+                      retrain: Annotated[bool, typer.Option("--retrain", help="Train a new model instead of reusing the last run's.")] = False,
+                      truth: Annotated[Optional[Path], typer.Option("--truth", help="CSV of dataset, record_id, person: report precision, recall, F1.")] = None,
+                      as_at: AsAtOpt = None, json_: JsonOpt = False) -> None:
+    """Link every person record in the workspace across agencies into stable person ids."""
+    from vrp.people.link import link_partners
+
+    ws = _workspace(workspace)
+    progress = _working("linking")
+    with progress:
+        summary = link_partners(ws, purpose, settings, threshold, backend, retrain, truth, _as_at(as_at), _steps(progress))
+    if json_:
+        _print_json(summary)
+        return
+    console.print(_table(summary["by_dataset"], title=f"Person links ({summary['settings']}, threshold "
+                                                       f"{summary['threshold']}, model {summary['model']})"))
+    ids = summary["ids"]
+    console.print(f"{summary['records']:,} records -> {summary['people']:,} people; ids kept {ids['ids_kept']:,}, "
+                  f"new {ids['ids_new']:,}, retired {len(ids['ids_retired']):,}; records whose id changed "
+                  f"{ids['records_changed_id']:,}")
+    quality = summary["quality"]
+    if "pairwise" in quality:
+        q = quality["pairwise"]
+        console.print(f"against {quality['truth_file']}: precision {q['precision']:.4f}, recall {q['recall']:.4f}, "
+                      f"F1 {q['f1']:.4f}")
+        console.print(_table(quality["error_rates"], title="Linkage errors by group"))
+    else:
+        console.print(_table(quality["link_rates"], title="Share of records linked to another, by group"))
+
+
+@app.command()
+def audit(workspace: WorkspaceOpt = None, action: Annotated[Optional[str], typer.Option("--action", help="Only this action.")] = None,
+          limit: Annotated[int, typer.Option(help="Events to show (newest first).")] = 50, json_: JsonOpt = False) -> None:
+    """The audit log: every read of identifiable data and every change to a safeguarded list."""
+    from vrp.audit import events
+
+    rows = events(_workspace(workspace), action, limit)
+    if json_:
+        _print_json(rows)
+        return
+    console.print(_table([{k: v for k, v in r.items() if k != "detail"} for r in rows], title="Audit log"))
+
+
 def _fmt(v) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 

@@ -69,8 +69,9 @@ def test_default_rules_load_with_their_roles_and_kinds():
 
 
 def test_window_starts_the_day_after_the_same_day_n_months_earlier():
-    assert window_start(AS_AT, 12) == pd.Timestamp("2024-12-31")
-    assert window_start(date(2025, 6, 30), 24) == pd.Timestamp("2023-06-30")
+    assert window_start(AS_AT, 12) == pd.Timestamp("2025-01-01")
+    assert window_start(date(2025, 6, 30), 24) == pd.Timestamp("2023-07-01")
+    assert window_start(date(2025, 2, 28), 12) == pd.Timestamp("2024-02-29")
 
 
 def _rule_with(rule_id: str, old: str, new: str):
@@ -117,7 +118,7 @@ def test_rule_file_errors_name_the_file_and_key(old, new, message):
     ("rfg", '{ max_days = 180, points = 4 },', '{ max_days = 80, points = 4 },', "'max_days' must increase"),
 ])
 def test_rule_semantics_errors(rule_id, old, new, message):
-    with pytest.raises(CohortRuleError, match=None) as err:
+    with pytest.raises(CohortRuleError) as err:
         _rule_with(rule_id, old, new)
     assert message in str(err.value)
 
@@ -223,7 +224,7 @@ def test_repeat_victims_need_two_crimes_of_the_same_subgroup():
     got = by_person(entries)
     assert (got["V1"]["score"], got["V1"]["in_cohort"], got["V1"]["events"]) == (2.0, True, 3)
     assert got["V1"]["components"] == {
-        "events": 3, f"by_offence_subgroup": {vwi: 2, rob: 1}, "repeated": {vwi: 2},
+        "events": 3, "by_offence_subgroup": {vwi: 2, rob: 1}, "repeated": {vwi: 2},
         "first_in_window": "2025-02-01", "last_in_window": "2025-07-01"}
     assert got["V1"]["age_at_last_event"] == 16 and got["V1"]["list_role"] == "victim"
     assert (got["V2"]["score"], got["V2"]["in_cohort"]) == (1.0, False)

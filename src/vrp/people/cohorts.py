@@ -524,7 +524,8 @@ def _index(raw: Any, raw_inputs: Any, window: int, fail) -> IndexSpec:
     for i, b in enumerate(bands_raw, 1):
         ops = [k for k in ("at_least", "above") if isinstance(b, dict) and k in b]
         if not isinstance(b, dict) or len(ops) != 1 or set(b) != {"band", ops[0]}:
-            fail(f"[index] bands[{i}] must be {{ band = \"name\", at_least = n }} or {{ band = \"name\", above = n }}")
+            fail(f"[index] bands[{i}] must be {{ band = \"name\", at_least = n }} "
+                 f"or {{ band = \"name\", above = n }}")
         if not isinstance(b["band"], str) or not b["band"].strip() or any(b["band"] == x[0] for x in bands):
             fail(f"[index] bands[{i}] 'band' must be a distinct non-empty name")
         threshold = _number(b, ops[0], f"[index] bands[{i}]", fail)
@@ -557,9 +558,10 @@ def _index(raw: Any, raw_inputs: Any, window: int, fail) -> IndexSpec:
 
 
 def window_start(as_at: date | pd.Timestamp, months: int) -> pd.Timestamp:
-    """The last day BEFORE a window of `months` ending at `as_at` (inclusive): events count when
-    window_start < event_date <= as_at. 12 months to 2025-12-31 -> window_start 2024-12-31."""
-    return _day(as_at) - pd.DateOffset(months=months)
+    """The first day of a window of `months` ending at `as_at` (inclusive): the day after the same
+    calendar day `months` earlier. 12 months to 2025-12-31 -> 2025-01-01, so an event exactly 12
+    months before the as-at date is outside."""
+    return _day(as_at) - pd.DateOffset(months=months) + pd.Timedelta(days=1)
 
 
 def _day(value: date | pd.Timestamp | str) -> pd.Timestamp:
@@ -578,9 +580,9 @@ def _prepare(history: pd.DataFrame, columns: Iterable[str], as_at: pd.Timestamp,
     rows["person_id"] = rows["person_id"].astype(str)
     rows["record_key"] = rows["record_key"].astype(str)
     for col in ("source", "role"):
-        rows[col] = rows[col].astype("string").str.strip().str.lower()
+        rows[col] = rows[col].astype("string").str.strip().str.lower().fillna("")
     rows["event_date"] = pd.to_datetime(rows["event_date"]).dt.normalize()
-    rows = rows[(rows["event_date"] > window_start(as_at, months)) & (rows["event_date"] <= as_at)]
+    rows = rows[(rows["event_date"] >= window_start(as_at, months)) & (rows["event_date"] <= as_at)]
     for flag in _FLAGS:
         if flag in rows:
             rows[flag] = rows[flag].eq(True).fillna(False).astype(bool)
@@ -720,13 +722,13 @@ def _score_rfg(rule: CohortRule, events: pd.DataFrame, people: pd.DataFrame, as_
     gravity = np.select([harm < b for b, _ in spec.gravity], [p for _, p in spec.gravity], spec.gravity_otherwise)
     gravity = np.where(np.isnan(harm), spec.gravity_missing, gravity)
     per_person = events.assign(gravity=gravity).groupby("person_id").agg(
-        gravity=("gravity", "max"), highest_harm=("harm", "max"))
+        gravity=("gravity", "max"), highest_harm=("harm", "max")).to_dict("index")
     rows = []
     for pid, p in people.iterrows():
         days = int((as_at - p["last_event"]).days)
         recency = next((pts for max_days, pts in spec.recency if days <= max_days), spec.recency_otherwise)
         frequency = min(int(p["events"]), spec.frequency_cap)
-        g = per_person.loc[pid]
+        g = per_person[pid]
         comp = {"recency": _plain(recency), "frequency": frequency, "gravity": _plain(g["gravity"]),
                 "events": int(p["events"]), "days_since_last_event": days,
                 "highest_harm": None if pd.isna(g["highest_harm"]) else float(g["highest_harm"])}
@@ -739,19 +741,18 @@ def _score_index(rule: CohortRule, events: pd.DataFrame, people: pd.DataFrame, a
     """Score = sum over the inputs' events of weight x recency factor; banded; listed from cohort_band up."""
     spec = rule.index
     dates = events["event_date"]
-    factor = np.select([dates > as_at - pd.DateOffset(months=m) for m, _ in spec.recency],
-                       [f for _, f in spec.recency], np.nan)
+    factor = np.select([dates >= window_start(as_at, m) for m, _ in spec.recency], [f for _, f in spec.recency], np.nan)
     weight = events["input"].map({i.name: i.weight for i in spec.active}).to_numpy(float)
     points = events.assign(points=weight * factor).groupby(["person_id", "input"]).agg(
         count=("event_id", "nunique"), points=("points", "sum"))
     band_names = [b for b, _, _ in spec.bands]
     listed = set(band_names[:band_names.index(spec.cohort_band) + 1])
+    found = {key: (int(row["count"]), float(row["points"])) for key, row in points.iterrows()}
     rows = []
     for pid in people.index:
         comp, total = {}, 0.0
         for inp in spec.active:
-            count, pts = (int(points.loc[(pid, inp.name), "count"]), float(points.loc[(pid, inp.name), "points"])) \
-                if (pid, inp.name) in points.index else (0, 0.0)
+            count, pts = found.get((pid, inp.name), (0, 0.0))
             comp[inp.name] = {"count": count, "points": _plain(round(pts, 9))}
             total += pts
         total = round(total, 9)
@@ -813,7 +814,7 @@ def overlap_counts(history: pd.DataFrame, as_at: date | pd.Timestamp, window_mon
     victims = set(police.loc[police["role"].eq(VICTIM), "person_id"])
     perpetrators = set(police.loc[police["role"].isin(PERPETRATOR_ROLES), "person_id"])
     both = len(victims & perpetrators)
-    return {"window_months": window_months, "window_start": _iso(window_start(day, window_months) + pd.Timedelta(days=1)),
+    return {"window_months": window_months, "window_start": _iso(window_start(day, window_months)),
             "window_end": _iso(day), "victims": len(victims), "perpetrators": len(perpetrators), "both": both,
             "share_of_perpetrators_also_victims": _share(both, len(perpetrators)),
             "share_of_victims_also_perpetrators": _share(both, len(victims))}

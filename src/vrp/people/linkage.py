@@ -295,10 +295,12 @@ def spark_session(workdir: Path):
 
 
 def link_records(records: pd.DataFrame, settings: LinkSettings | None = None, backend: str = "duckdb",
-                 link_type: str = "dedupe_only", progress=None, max_u_pairs: float = 2e6) -> LinkResult:
+                 link_type: str = "dedupe_only", progress=None, max_u_pairs: float = 2e6,
+                 model: dict | None = None) -> LinkResult:
     """Train a model on the records themselves (no labels needed), score blocked pairs and cluster
     at the settings' threshold. With link_type "link_only", `records` has a `dataset` column and only
-    pairs from different datasets are scored."""
+    pairs from different datasets are scored. Given a `model` saved by an earlier run, score with it
+    instead of training: the same pair then gets the same weight, which keeps clusters stable."""
     from splink import Linker, SettingsCreator
 
     settings = settings or load_settings()
@@ -319,10 +321,11 @@ def link_records(records: pd.DataFrame, settings: LinkSettings | None = None, ba
             additional_columns_to_retain=["dataset"] if "dataset" in columns else [],
             source_dataset_column_name="dataset" if link_type != "dedupe_only" else None)
         inputs = prepared if link_type == "dedupe_only" else [g for _, g in prepared.groupby("dataset", sort=True)]
-        linker = Linker(inputs, splink_settings, _db_api(backend, Path(tmp)))
-        step("training")
-        _train(linker, settings, columns, max_u_pairs)
-        _refine_prior(linker, _total_pairs(prepared, link_type))
+        linker = Linker(inputs, model or splink_settings, _db_api(backend, Path(tmp)), set_up_basic_logging=False)
+        if model is None:
+            step("training")
+            _train(linker, settings, columns, max_u_pairs)
+            _refine_prior(linker, _total_pairs(prepared, link_type))
         seconds["train"] = time.perf_counter() - started
         step("scoring pairs")
         predictions = linker.inference.predict(threshold_match_probability=0.01)

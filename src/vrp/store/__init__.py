@@ -8,10 +8,10 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
-from vrp.store.models import (AuditEvent, Base, CohortEntry, CohortRun, Dataset, IngestRun, QuarantineRow, Snapshot,
-                              SourceFile)
+from vrp.store.models import (AuditEvent, Base, CohortEntry, CohortRun, Dataset, IngestRun, LinkRun, QuarantineRow,
+                              Snapshot, SourceFile)
 
-__all__ = ["open_engine", "migrate", "AuditEvent", "CohortEntry", "CohortRun", "Base", "Dataset", "IngestRun", "QuarantineRow", "Snapshot", "SourceFile"]
+__all__ = ["open_engine", "migrate", "AuditEvent", "CohortEntry", "CohortRun", "LinkRun", "Base", "Dataset", "IngestRun", "QuarantineRow", "Snapshot", "SourceFile"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -103,6 +103,26 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
 
 
+class LinkRun(Base):
+    """One linkage of the partnership's person records: the settings and trained model it used (so
+    the next run can score with the same model and keep person ids stable), and what changed."""
+
+    __tablename__ = "link_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(32), unique=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    as_at: Mapped[date] = mapped_column(Date)
+    user: Mapped[str] = mapped_column(String(128))
+    settings_id: Mapped[str] = mapped_column(String(64))
+    settings_version: Mapped[str] = mapped_column(String(32))
+    backend: Mapped[str] = mapped_column(String(16))
+    threshold: Mapped[float] = mapped_column()
+    records: Mapped[int] = mapped_column(Integer)
+    people: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="{}")
+
+
 class CohortRun(Base):
     """One build of one cohort rule: the rule version, as-at date and linkage run it used."""
 

@@ -1,4 +1,4 @@
-"""Audit log (append-only), cohort runs and cohort entries.
+"""Audit log (append-only), linkage runs, cohort runs and cohort entries.
 
 Revision ID: 0002
 Revises: 0001
@@ -43,6 +43,22 @@ def upgrade() -> None:
     for statement in {"sqlite": SQLITE_GUARDS, "postgresql": POSTGRES_GUARDS}.get(dialect, []):
         op.execute(statement)
     op.create_table(
+        "link_runs",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("uuid", sa.String(32), nullable=False, unique=True),
+        sa.Column("at", sa.DateTime, nullable=False),
+        sa.Column("as_at", sa.Date, nullable=False),
+        sa.Column("user", sa.String(128), nullable=False),
+        sa.Column("settings_id", sa.String(64), nullable=False),
+        sa.Column("settings_version", sa.String(32), nullable=False),
+        sa.Column("backend", sa.String(16), nullable=False),
+        sa.Column("threshold", sa.Float, nullable=False),
+        sa.Column("records", sa.Integer, nullable=False),
+        sa.Column("people", sa.Integer, nullable=False),
+        sa.Column("model", sa.Text, nullable=False),
+        sa.Column("summary", sa.Text, nullable=False),
+    )
+    op.create_table(
         "cohort_runs",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("rule_id", sa.String(64), nullable=False, index=True),
@@ -83,6 +99,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("cohort_entries")
     op.drop_table("cohort_runs")
+    op.drop_table("link_runs")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION audit_log_append_only() CASCADE")
     op.drop_table("audit_log")
