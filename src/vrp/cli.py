@@ -740,6 +740,25 @@ def link_partners_cmd(workspace: WorkspaceOpt = None, purpose: PurposeOpt = None
         console.print(_table(quality["link_rates"], title="Share of records linked to another, by group"))
 
 
+keys_app = typer.Typer(help="The pseudonymisation key.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate(workspace: WorkspaceOpt = None, purpose: PurposeOpt = None, json_: JsonOpt = False) -> None:
+    """Replace the pseudonymisation key and re-key every pseudonym in the lake (the old key is destroyed)."""
+    from vrp.keys import rotate_key
+
+    progress = _working("re-keying")
+    with progress:
+        summary = rotate_key(_workspace(workspace), purpose)
+    if json_:
+        _print_json(summary)
+        return
+    console.print(f"key rotated: {summary['pseudonyms']:,} pseudonyms re-keyed in {summary['files_rewritten']:,} files"
+                  + (" (finished an interrupted rotation)" if summary["resumed"] else ""))
+
+
 @app.command()
 def audit(workspace: WorkspaceOpt = None, action: Annotated[Optional[str], typer.Option("--action", help="Only this action.")] = None,
           limit: Annotated[int, typer.Option(help="Events to show (newest first).")] = 50, json_: JsonOpt = False) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vrp.demo import extract, health, homicides, policeuk, reference, truth
+from vrp.demo import extract, health, homicides, people, policeuk, reference, truth
 from vrp.demo.crimes import SuspectPool, Streets, build_streets, build_suspects, simulate_year
 from vrp.demo.geography import Geography, build_geography
 from vrp.demo.table import Table, length, take
@@ -39,6 +39,7 @@ ADMISSIONS_NAME = "admissions.csv"
 # Sub-streams of the seed: fixed labels, so adding a year never changes another year's data.
 _GEOGRAPHY, _STREETS, _SUSPECTS, _DEPRIVATION = 0, 1, 2, 3
 _HOMICIDE_FAULTS, _ADMISSIONS = 4, 5      # whole-run streams
+_PEOPLE = 6                               # whole-run stream, sub-labelled (seed, 6, part)
 _POLICE_UK, _HOMICIDES, _ED = 1, 2, 3     # per-year streams: (seed, year, label)
 
 
@@ -61,15 +62,19 @@ class DemoManifest:
     ed_attendances: list[Path] = field(default_factory=list)
     ed_mapping: Path | None = None
     admissions: Path | None = None
+    people: list[Path] = field(default_factory=list)  # police, youth justice, education, probation, ED
+    people_mapping: Path | None = None                 # the education file's column mapping
+    people_truth: Path | None = None                   # record -> true person, and whether it loads
     ground_truth: Path | None = None
     row_counts: dict[str, int] = field(default_factory=dict)  # path relative to out_dir -> rows
 
     def paths(self) -> list[Path]:
         """Every written file, references first (the order they should be ingested in)."""
         single = [self.lsoa_lookup, self.boundaries, self.population, self.deprivation, self.mapping,
-                  self.homicides_mapping, self.ed_mapping]
+                  self.homicides_mapping, self.ed_mapping, self.people_mapping]
         health = [p for p in [self.homicides, *self.ed_attendances, self.admissions] if p]
-        return [p for p in single if p] + self.extracts + self.police_uk + health + [self.ground_truth]
+        truths = [p for p in [self.people_truth, self.ground_truth] if p]
+        return [p for p in single if p] + self.extracts + self.police_uk + health + self.people + truths
 
 
 def generate(out_dir: Path, seed: int = 42, years: tuple[int, ...] = (2022, 2023, 2024, 2025),
@@ -82,7 +87,7 @@ def generate(out_dir: Path, seed: int = 42, years: tuple[int, ...] = (2022, 2023
     years = _check_args(years, scale)
     out_dir = Path(out_dir)
     (out_dir / POLICE_UK_DIR).mkdir(parents=True, exist_ok=True)
-    report = _Reporter(progress, total=3 + 3 * len(years))
+    report = _Reporter(progress, total=4 + 3 * len(years))
     manifest = DemoManifest(out_dir=out_dir, seed=seed, years=years)
 
     report("geography")
@@ -97,10 +102,10 @@ def generate(out_dir: Path, seed: int = 42, years: tuple[int, ...] = (2022, 2023
            "subcode_tag_counts": {}, "monthly_confirmed": {}, "police_uk": {}}
     health_gt = {"homicides": {}, "ed_attendances": {"files": {}, "faults": {}, "weapon_counts": {}, "no_lsoa": {}},
                  "admissions": {}, "measure_counts": {}}
-    suspect_lists, victims, attendances = [], [], []
+    suspect_lists, victims, attendances, police_years = [], [], [], []
     for year in years:
         report(f"crimes {year}")
-        good = _write_year(manifest, gt, geo, seed, year, scale, streets, suspects)
+        good = _write_year(manifest, gt, geo, seed, year, scale, streets, suspects, police_years)
         suspect_lists.append(good["suspects"][good["status"] == "Confirmed"])
         health_gt["measure_counts"][str(year)] = truth.measure_counts(good, geo)
         report(f"police.uk {year}")
@@ -113,11 +118,14 @@ def generate(out_dir: Path, seed: int = 42, years: tuple[int, ...] = (2022, 2023
     report("homicides and admissions")
     _write_homicides(manifest, health_gt, geo, seed, years, victims)
     _write_admissions(manifest, health_gt, geo, seed, years, attendances)
+    report("people")
+    people_gt = _write_people(manifest, geo, streets, suspects, seed, years, police_years, attendances)
     report("ground truth")
     _remove_stale_policeuk(manifest)
     _remove_stale_ed(manifest)
     gt["prolific_suspects"] = truth.prolific_suspects(suspect_lists)
     gt |= health_gt
+    gt["people"] = people_gt
     gt["files"] = dict(sorted(manifest.row_counts.items()))
     manifest.ground_truth = out_dir / GROUND_TRUTH_NAME
     manifest.ground_truth.write_text(json.dumps(gt, indent=1, sort_keys=False) + "\n", encoding="utf-8")
@@ -156,8 +164,9 @@ def _write_reference(manifest: DemoManifest, geo: Geography, seed: int) -> None:
 
 
 def _write_year(manifest: DemoManifest, gt: dict, geo: Geography, seed: int, year: int, scale: float,
-                streets: Streets, suspects: SuspectPool) -> Table:
-    """Simulate and write one extract; record its truth; return its valid (unfaulted) rows."""
+                streets: Streets, suspects: SuspectPool, police_years: list[people.PoliceYear]) -> Table:
+    """Simulate and write one extract; record its truth; return its valid (unfaulted) rows and keep
+    every row (with which ones load) in `police_years` for the person-level files."""
     rng = _rng(seed, year)
     crimes = simulate_year(rng, year, scale, geo, streets, suspects)
     extract.assign_refs(crimes, year)
@@ -173,6 +182,7 @@ def _write_year(manifest: DemoManifest, gt: dict, geo: Geography, seed: int, yea
     is_good = np.ones(rows, dtype=bool)
     is_good[[row for row, _, _ in bad]] = False
     good = take(crimes, is_good)
+    police_years.append(people.PoliceYear(crimes, is_good))
     counts = truth.counts_by_district(good, geo)
     gt["extracts"][name] = truth.extract_summary(rows, records, crimes)
     gt["bad_rows"][name] = records
@@ -249,6 +259,21 @@ def _write_admissions(manifest: DemoManifest, gt: dict, geo: Geography, seed: in
     gt["admissions"] = {"file": ADMISSIONS_NAME, "rows": rows, "cells": len(cells), "bad_rows": len(bad), "faults": bad,
                         "financial_years": [health.fy_label(y) for y in health.financial_years(years)],
                         "suppressed_cells": suppressed, "counts": truth.admission_counts(cells, suppressed)}
+
+
+def _write_people(manifest: DemoManifest, geo: Geography, streets: Streets, suspects: SuspectPool, seed: int,
+                  years: tuple[int, ...], police_years: list[people.PoliceYear], attendances: list[Table]) -> dict:
+    """The five person-level partner files, the education mapping and people_truth.csv; returns the
+    "people" section of the ground truth."""
+    result = people.write_people(manifest.out_dir, lambda *part: _rng(seed, _PEOPLE, *part), geo, streets,
+                                 suspects, police_years, attendances, years)
+    for f in result.files:
+        manifest.people.append(manifest.out_dir / f.name)
+        manifest.row_counts[f.name] = f.rows
+    manifest.people_mapping = manifest.out_dir / people.EDUCATION_MAPPING_NAME
+    manifest.people_truth = manifest.out_dir / people.TRUTH_NAME
+    manifest.row_counts[people.TRUTH_NAME] = result.truth_rows
+    return result.ground_truth
 
 
 def _remove_stale_ed(manifest: DemoManifest) -> None:

@@ -29,7 +29,7 @@ import pandas as pd
 from vrp.demo import truth
 from vrp.demo.crimes import SPECIAL_POINTS, STREETS_PER_LSOA, Streets, SuspectPool, _STREET_KINDS, _STREET_STEMS
 from vrp.demo.geography import DISTRICTS, Geography
-from vrp.demo.table import Table, format_dates, length, take, write_csv
+from vrp.demo.table import Table, format_dates, take, write_csv
 
 Rng = Callable[..., np.random.Generator]  # (label, ...) -> an independent generator
 
@@ -102,10 +102,9 @@ AGENCY_RATES = {
     "people_police": ERROR_RATES,
     "people_youth_justice": ERROR_RATES,
     "people_probation": ERROR_RATES,
-    "people_ed": replace(ERROR_RATES, first_typo=.06, surname_typo=.06, dob_missing=.05, postcode_missing=.1,
+    "people_ed": replace(ERROR_RATES, first_typo=.05, surname_typo=.05, dob_missing=.04, postcode_missing=.1,
                          address_missing=.15),
-    "people_education": replace(ERROR_RATES, nickname=.05, first_typo=.02, surname_typo=.02, dob_missing=.005,
-                                dob_year=.005),
+    "people_education": replace(ERROR_RATES, nickname=.06, dob_missing=.005, dob_year=.01),
 }
 ERROR_KINDS = ("nickname", "first_typo", "surname_typo", "swapped", "dob_transposed", "dob_year", "dob_missing",
                "first_missing", "surname_missing", "sex_unknown", "postcode_missing", "postcode_no_space",
@@ -710,7 +709,7 @@ def education_records(rng: np.random.Generator, crimes: Table, mentions: Table, 
     reason = np.where(ow, "OW", _choose(rng, EXCLUSION_REASONS, m)).astype(object)
     permanent = rng.random(m) < np.where(reason == "OW", PERMANENT_P_OW, PERMANENT_P)
     schools = _schools(rng)
-    school = schools[pop.district[person], (pd.util.hash_array(pop.person[person]) % SCHOOLS_PER_DISTRICT)]
+    school = schools[pop.district[person], person % SCHOOLS_PER_DISTRICT]
     refs = _agency_ids(rng, person, lambda k: _upns(rng, k))
     table = {"person": person, "event_date": date, "person_ref": refs,
              "event_type": np.where(permanent, "permanent_exclusion", "suspension").astype(object),
@@ -1091,7 +1090,3 @@ def _synthetic_addresses(rng: np.random.Generator, n_postcodes: int) -> Callable
         return postcode[pick], address
 
     return homes
-
-
-__all__ = ["ERROR_RATES", "ErrorRates", "PoliceYear", "corrupt", "synthetic_people", "synthetic_people_with_truth",
-           "write_people", "length"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 
 from vrp.demo.geography import DISTRICTS, FORCE, PARTNERSHIP, Geography
 from vrp.demo.offences import SUBCODE_TAGS
@@ -162,3 +163,200 @@ def admission_counts(cells: list[dict], suppressed: list[dict]) -> dict:
         out.setdefault(c["period"], {}).setdefault(c["area_code"], {}).setdefault(c["age_band"], {})[c["cause"]] = (
             None if key in hidden else c["count"])
     return out
+
+
+# ---- People: the default cohorts as perfect linkage gives them --------------------------------
+
+SV_DEFINITION = "hips-sv"
+HARM_SCHEME = "cchi-2023"
+VAP = "Violence against the person"
+PERPETRATOR_ROLES = ("suspect", "offender")
+HKC_WEIGHTS = {"knife_possession": 4, "knife_enabled": 3, "yj_knife": 2, "school_weapon": 1, "ed_knife_injury": 0}
+HKC_POSSESSION_CODES = ("10D", "90")
+RFG_TOP = 20
+
+
+def crime_attributes(crimes: Table) -> dict[str, np.ndarray]:
+    """Per crime row: canonical offence code, HO offence group and subgroup, serious violence by the
+    hips-sv definition (run through vrp's definition engine on the crimes' canonical values), the
+    knife flag and the cchi-2023 harm weight (vrp.places.harm.weigh defaults: CCHI's proactive
+    offences weigh 0, unknown codes NaN)."""
+    import duckdb
+
+    from vrp.definitions.engine import classify, get_definition
+    from vrp.definitions.offences import offence_codes
+    from vrp.places.harm import weigh
+
+    code = crimes["code"].astype(str)
+    table = offence_codes()
+    knife = np.array([{"Y": "yes", "N": "no", "N/A": "not_applicable"}.get(k) for k in crimes["knife"].tolist()],
+                     dtype=object)
+    frame = pd.DataFrame({"row": np.arange(len(code)), "offence_code": code,
+                          "offence_subcode": [SUBCODE_TAGS.get(s, s) or None for s in crimes["subcode"].tolist()],
+                          "knife_flag": knife, "crime_status": "confirmed"})
+    con = duckdb.connect()
+    con.register("crimes_frame", frame)
+    matched = classify(con, "SELECT * FROM crimes_frame", get_definition(SV_DEFINITION), "row").df()
+    con.close()
+    serious = np.zeros(len(code), dtype=bool)
+    serious[matched["row"].to_numpy()] = matched["is_match"].to_numpy(dtype=bool)
+    return {"offence_code": code.astype(object),
+            "offence_group": np.array([table[c].offence_group for c in code.tolist()], dtype=object),
+            "offence_subgroup": np.array([table[c].offence_subgroup for c in code.tolist()], dtype=object),
+            "serious_violence": serious, "knife_enabled": knife == "yes",
+            "harm": weigh(code, HARM_SCHEME)[0]}
+
+
+def ed_weapon(methods: np.ndarray) -> np.ndarray:
+    """Weapon of each ED assault method as the ingest's keyword classifier reads it (no mapping)."""
+    from vrp.ingest.health import classify_weapon
+
+    return np.array([classify_weapon(str(m)) for m in methods.tolist()], dtype=object)
+
+
+def people_cohorts(events, as_at: str) -> dict:
+    """The default cohorts (contract section 4) from a person-event history, in plain pandas.
+
+    Age rule for the age counts (and hkc's under-25 test): a person's age is the age_at_event of
+    their latest qualifying event that has one; when several such rows share that date, the lowest
+    age. People with no known age are counted as age_unknown (and are not eligible for hkc).
+    Qualifying events: repeat-sv - the SV perpetrator events in the 12-month window;
+    repeat-victims - the victim events of the repeated subgroups in the window; rfg - the events
+    scored; hkc - the scored inputs with a weight above 0 in the 24-month window."""
+    a = pd.Timestamp(as_at)
+    start12 = a - pd.DateOffset(months=12) + pd.Timedelta(days=1)
+    start24 = a - pd.DateOffset(months=24) + pd.Timedelta(days=1)
+    e = events[(events["event_date"] >= start24) & (events["event_date"] <= a)]
+    police = e[e["source"] == "people_police"]
+    perp = police[police["role"].isin(PERPETRATOR_ROLES)]
+    victim = police[police["role"] == "victim"]
+    in12 = lambda df: df[df["event_date"] >= start12]  # noqa: E731
+    cohorts = {
+        "repeat-sv-perpetrators": _repeat_sv(in12(perp[perp["serious_violence"]])),
+        "repeat-victims": _repeat_victims(in12(victim)),
+        "rfg": _rfg(perp[perp["serious_violence"] | (perp["offence_group"] == VAP)], a),
+        "hkc": _hkc(e, a, start12),
+    }
+    overlap = set(in12(perp)["person_id"]) & set(in12(victim)["person_id"])
+    cohorts["victim-offender-overlap"] = {"people": len(overlap)}
+    return {"as_at": as_at, "window_12_months": [str(start12.date()), str(a.date())],
+            "window_24_months": [str(start24.date()), str(a.date())], "cohorts": cohorts}
+
+
+def _latest_ages(rows) -> dict[str, int]:
+    """person_id -> age at the latest qualifying row with a known age (lowest on a tie)."""
+    known = rows[rows["age_at_event"].notna()]
+    known = known.sort_values(["person_id", "event_date", "age_at_event"], ascending=[True, False, True])
+    first = known.groupby("person_id", sort=True)["age_at_event"].first()
+    return {p: int(v) for p, v in first.items()}
+
+
+def _with_ages(members: list[dict], rows) -> dict:
+    """Attach each member's age and the cohort's under-18 / under-25 counts and shares."""
+    ages = _latest_ages(rows[rows["person_id"].isin([m["person"] for m in members])])
+    for m in members:
+        m["age"] = ages.get(m["person"])
+    known = [m["age"] for m in members if m["age"] is not None]
+    n = len(members)
+    under18, under25 = sum(x < 18 for x in known), sum(x < 25 for x in known)
+    return {"count": n, "under_18": under18, "under_25": under25, "age_unknown": n - len(known),
+            "share_under_18": round(under18 / n, 4) if n else None,
+            "share_under_25": round(under25 / n, 4) if n else None, "members": members}
+
+
+def _repeat_sv(sv) -> dict:
+    """People suspect/offender on 2+ distinct serious-violence crimes in the 12-month window."""
+    crimes = sv.drop_duplicates(["person_id", "crime_ref"])
+    g = crimes.groupby("person_id").agg(n=("crime_ref", "size"), first=("event_date", "min"),
+                                        last=("event_date", "max"))
+    g = g[g["n"] >= 2]
+    members = [{"person": p, "sv_offences": int(r.n), "first_in_window": str(r.first.date()),
+                "last_in_window": str(r.last.date())} for p, r in g.iterrows()]
+    return _with_ages(members, sv)
+
+
+def _repeat_victims(victims) -> dict:
+    """People victim on 2+ distinct crimes of one offence subgroup in the 12-month window."""
+    crimes = victims[victims["offence_subgroup"].notna()].drop_duplicates(["person_id", "crime_ref"])
+    g = crimes.groupby(["person_id", "offence_subgroup"]).size()
+    g = g[g >= 2]
+    members = {}
+    for (p, subgroup), n in g.items():
+        members.setdefault(p, {})[subgroup] = int(n)
+    repeated = set(g.index)
+    qualifying = victims[[(p, s) in repeated for p, s in zip(victims["person_id"], victims["offence_subgroup"])]]
+    return _with_ages([{"person": p, "subgroups": s} for p, s in sorted(members.items())], qualifying)
+
+
+def _band(harm: float) -> int:
+    if not harm == harm or harm < 30:  # NaN counts as band 1
+        return 1
+    return 2 if harm < 365 else 3 if harm < 1825 else 4
+
+
+def _recency(days: int) -> int:
+    for limit, points in ((90, 5), (180, 4), (365, 3), (548, 2)):
+        if days <= limit:
+            return points
+    return 1
+
+
+def _rfg(rows, a) -> dict:
+    """Recency x frequency x gravity over SV or violence-against-the-person perpetrator events in the
+    24-month window; top RFG_TOP by score, later last event, then person id."""
+    crimes = rows.copy()
+    crimes["band"] = [_band(h) for h in crimes["harm"].tolist()]
+    g = crimes.groupby("person_id").agg(last=("event_date", "max"), crimes=("crime_ref", "nunique"),
+                                        g=("band", "max"))
+    g["r"] = [_recency((a - last).days) for last in g["last"]]
+    g["f"] = g["crimes"].clip(upper=5)
+    g["score"] = g["r"] * g["f"] * g["g"]
+    g = g.reset_index().sort_values(["score", "last", "person_id"], ascending=[False, False, True])
+    top = g.head(RFG_TOP)
+    cutoff = int(top["score"].iloc[-1]) if len(top) else None
+    members = [{"person": r.person_id, "R": int(r.r), "F": int(r.f), "G": int(r.g), "score": int(r.score),
+                "crimes": int(r.crimes), "last_event": str(r.last.date())} for r in top.itertuples()]
+    out = _with_ages(members, crimes)
+    out |= {"scored_people": len(g), "cutoff_score": cutoff,
+            "people_at_cutoff_score": int((g["score"] == cutoff).sum()) if cutoff is not None else 0}
+    return out
+
+
+def _hkc(e, a, start12) -> dict:
+    """Habitual knife carrier index: weighted, recency-discounted knife inputs in the 24-month window;
+    under-25s (age at their latest scored input) with score >= 6 are the high band."""
+    perp_rows = e[(e["source"] == "people_police") & e["role"].isin(PERPETRATOR_ROLES)]
+    perp = perp_rows.drop_duplicates(["person_id", "crime_ref"])  # a crime counts once per person
+    police_inputs = {"knife_possession": perp_rows["offence_code"].isin(HKC_POSSESSION_CODES),
+                     "knife_enabled": perp_rows["knife_enabled"].astype(bool)}
+    inputs = {
+        "knife_possession": perp[perp["offence_code"].isin(HKC_POSSESSION_CODES)],
+        "knife_enabled": perp[perp["knife_enabled"]],
+        "yj_knife": e[(e["source"] == "people_youth_justice") & e["knife_related"]],
+        "school_weapon": e[(e["source"] == "people_education") & (e["reason"] == "OW")],
+        "ed_knife_injury": e[(e["source"] == "people_ed") & (e["weapon"] == "knife_sharp")],
+    }
+    parts, scored = [], []
+    for name, rows in inputs.items():
+        factor = np.where(rows["event_date"] >= start12, 1.0, 0.5)
+        parts.append(rows.assign(input=name, points=HKC_WEIGHTS[name] * factor))
+        if HKC_WEIGHTS[name] > 0:  # ages come from every scored row, a crime's duplicate rows included
+            scored.append(perp_rows[police_inputs[name]] if name in police_inputs else rows)
+    every = pd.concat(parts, ignore_index=True)
+    score = every.groupby("person_id")["points"].sum()
+    scored_rows = pd.concat(scored, ignore_index=True)
+    ages = _latest_ages(scored_rows)
+    high = [p for p, s in score.items() if s >= 6 and ages.get(p) is not None and ages[p] < 25]
+    counts = every.groupby(["person_id", "input"]).agg(count=("points", "size"), points=("points", "sum"))
+    members = []
+    for p in sorted(high):
+        components = {name: {"count": int(counts.loc[(p, name), "count"]) if (p, name) in counts.index else 0,
+                             "points": float(counts.loc[(p, name), "points"]) if (p, name) in counts.index else 0.0}
+                      for name in HKC_WEIGHTS}
+        members.append({"person": p, "score": float(score[p]), "components": components})
+    eligible = {p for p, age in ages.items() if age < 25}
+    bands = {"high": 0, "medium": 0, "low": 0}
+    for p, s in score.items():
+        if p in eligible and s > 0:
+            bands["high" if s >= 6 else "medium" if s >= 3 else "low"] += 1
+    return _with_ages(members, scored_rows) | {"band_counts": bands}

@@ -28,6 +28,9 @@ SCHEMA = pa.schema([
     ("crime_status", pa.string()), ("suspect_pids", pa.list_(pa.string())), ("victim_pid", pa.string()),
     ("month", pa.string()), ("source_file", pa.string()), ("ingest_run", pa.string()), ("as_at", pa.date32()),
 ])
+# The raw person ids behind the pseudonyms, kept in the identifiable store (never the lake).
+RAW_IDS = pa.schema([("victim_id", pa.string()), ("suspect_ids", pa.string()), ("ingest_run", pa.string()),
+                     ("as_at", pa.date32())])
 YES_NO = {"y": "true", "yes": "true", "true": "true", "1": "true", "n": "false", "no": "false", "false": "false", "0": "false"}
 KNIFE = {"y": "yes", "n": "no", "n/a": "not_applicable", "na": "not_applicable", "not applicable": "not_applicable"}
 SEX = {"m": "male", "f": "female", "u": "unknown", "x": "other"}
@@ -99,6 +102,8 @@ def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise
 
     out["victim_pid"], _ = map_distinct(col("victim_id"), pseudonymise, pa.string())
     out["suspect_pids"] = _pseudonymise_list(col("suspect_ids"), pseudonymise)
+    # the raw ids go to the identifiable store only (re-identification by the identifiable tier, re-keying)
+    out["victim_id"], out["suspect_ids"] = null_if_blank(col("victim_id")), null_if_blank(col("suspect_ids"))
     out["month"] = pc.strftime(recorded, format="%Y-%m")
 
     good, failures = apply_checks(batch, checks)
@@ -164,4 +169,4 @@ def ingest_police_extract(ws, paths: list[Path], mapping_name: str | None = None
     return ingest_files(ws, "crimes", SCHEMA, paths, columns=read_header, check_header=header_checker(mapping),
                         normalise=partial(normalise, mapping=mapping, pseudonymise=pseudonymise),
                         partition=partition, as_at=as_at, command=f"ingest police-extract --mapping {mapping.name}",
-                        progress=progress, multiline=True)
+                        progress=progress, multiline=True, identifiable=RAW_IDS)

@@ -76,6 +76,10 @@ RELATIONSHIP_VALUES = _spellings(RELATIONSHIPS, {
 STATUS_VALUES = _spellings(STATUSES, {"no longer recorded as homicide": "no_longer_homicide"})
 
 
+# The raw victim id behind each pseudonym, kept in the identifiable store so the key can be rotated.
+RAW_IDS = pa.schema([("victim_id", pa.string()), ("ingest_run", pa.string()), ("as_at", pa.date32())])
+
+
 def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise) -> tuple[pa.Table, np.ndarray, list]:
     """Validate and translate one batch of homicide rows onto the canonical schema."""
     col = partial(mapped_column, batch, mapping)
@@ -95,6 +99,7 @@ def normalise(batch: pa.RecordBatch, as_at: date, mapping: Mapping, pseudonymise
                      "offence date {value!r} is after the recorded date")]
 
     out["victim_pid"], _ = map_distinct(col("victim_id"), pseudonymise, pa.string())
+    out["victim_id"] = null_if_blank(col("victim_id"))  # to the identifiable store only (re-keying)
     age, bad = parse_number(col("victim_age"))
     checks += [Check(h("victim_age"), bad, "victim age {value!r} is not a number"),
                Check(h("victim_age"), out_of_range(age, 0, 120), "victim age {value!r} is outside 0..120"),
@@ -141,6 +146,7 @@ def ingest_homicides(ws, paths: list[Path], mapping_name: str | None = None, sou
         check_mapped_header(path, header, mapping, FIELDS.required)
 
     return ingest_files(ws, DATASET, SCHEMA, paths, columns=read_header, check_header=check_header,
+                        identifiable=RAW_IDS,
                         normalise=partial(normalise, mapping=mapping, pseudonymise=pseudonymiser(ws.pseudonym_key)),
                         partition=partition, as_at=as_at, command=f"ingest homicides --mapping {mapping.name}",
                         progress=progress, multiline=True)

@@ -588,8 +588,9 @@ def _prepare(history: pd.DataFrame, columns: Iterable[str], as_at: pd.Timestamp,
             rows[flag] = rows[flag].eq(True).fillna(False).astype(bool)
     for name in _TEXT_FIELDS:
         if name in rows:
-            keys = [None if pd.isna(v) else _text_key(name, v) for v in rows[name]]
-            rows["_key_" + name] = pd.Series(keys, index=rows.index, dtype=object)
+            values = rows[name].astype(object)
+            keys = {v: _text_key(name, v) for v in values.dropna().unique()}
+            rows["_key_" + name] = values.map(keys).astype(object)
     rows["sex"] = rows["sex"].map(_sex)
     rows["age_at_event"] = pd.to_numeric(rows["age_at_event"], errors="coerce").astype("Int64")
     return rows
@@ -640,11 +641,12 @@ def _events(rule: CohortRule, history: pd.DataFrame, as_at: pd.Timestamp) -> pd.
     ev["harm"] = pd.to_numeric(ev["harm"], errors="coerce") if "harm" in ev else np.nan
     same = rule.repeat.same if rule.repeat is not None else None
     ev["same"] = ev[same].astype("string").str.strip() if same else pd.NA
-    ev = ev.sort_values(["person_id", "input", "event_id", "event_date", "record_key"])
-    grouped = ev.groupby(["person_id", "input", "event_id"], sort=True)
+    event = ["person_id", "input", "event_id"]
+    ev = ev.sort_values([*event, "record_key"])
+    grouped = ev.groupby(event, sort=True)
     out = grouped.agg(event_date=("event_date", "max"), harm=("harm", "max"), age_at_event=("age_at_event", "max"),
                       sex=("sex_known", "last"), same=("same", "first"))
-    out["record_keys"] = grouped["record_key"].agg(lambda keys: sorted(set(keys)))
+    out["record_keys"] = ev.drop_duplicates([*event, "record_key"]).groupby(event, sort=True)["record_key"].agg(list)
     return out.reset_index()
 
 
@@ -747,7 +749,7 @@ def _score_index(rule: CohortRule, events: pd.DataFrame, people: pd.DataFrame, a
         count=("event_id", "nunique"), points=("points", "sum"))
     band_names = [b for b, _, _ in spec.bands]
     listed = set(band_names[:band_names.index(spec.cohort_band) + 1])
-    found = {key: (int(row["count"]), float(row["points"])) for key, row in points.iterrows()}
+    found = {key: (int(n), float(p)) for key, n, p in zip(points.index, points["count"], points["points"])}
     rows = []
     for pid in people.index:
         comp, total = {}, 0.0
