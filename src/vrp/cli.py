@@ -740,6 +740,92 @@ def link_partners_cmd(workspace: WorkspaceOpt = None, purpose: PurposeOpt = None
         console.print(_table(quality["link_rates"], title="Share of records linked to another, by group"))
 
 
+cohorts_app = typer.Typer(help="Safeguarded cohorts: repeat perpetrators, knife carriers, repeat victims (docs/people.md).",
+                          no_args_is_help=True)
+app.add_typer(cohorts_app, name="cohorts")
+RuleArg = Annotated[str, typer.Argument(help="Cohort rule id (vrp cohorts rules).")]
+
+
+@cohorts_app.command("rules")
+def cohorts_rules(workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """The cohort rules available (built in and the workspace's own cohorts/ files)."""
+    from vrp.people.cohorts import load_rules
+
+    ws = _workspace(workspace)
+    rows = [{"rule": r.id, "version": r.version, "list_role": r.list_role, "name": r.name}
+            for r in load_rules([ws.root / "cohorts"]).values()]
+    _print_json(rows) if json_ else console.print(_table(rows, title="Cohort rules"))
+
+
+@cohorts_app.command("build")
+def cohorts_build(workspace: WorkspaceOpt = None,
+                  rule: Annotated[Optional[list[str]], typer.Option("--rule", help="Rule id (repeatable; default all).")] = None,
+                  as_at: AsAtOpt = None, definition: DefinitionOpt = None,
+                  harm: Annotated[str, typer.Option("--harm", help="Harm weights for gravity.")] = "cchi-2023",
+                  json_: JsonOpt = False) -> None:
+    """Build the cohort lists from the linked person histories (prints aggregates only)."""
+    from vrp.people.cohort_store import build
+
+    progress = _working("building cohorts")
+    with progress:
+        result = build(_workspace(workspace), rule, _as_at(as_at), definition, harm)
+    if json_:
+        _print_json(result)
+        return
+    rows = [{"rule": c["rule"], "version": c["version"], "list": c["list_role"], "scored": c["people_scored"],
+             "listed": c["listed"], "under 18": c["ages"].get("under_18"), "under 25": c["ages"].get("under_25"),
+             "decisions carried": c["decisions_carried"]} for c in result["cohorts"]]
+    console.print(_table(rows, title=f"Cohorts as at {result['as_at']} ({result['definition']}, link run "
+                                     f"{result['link_run'][:8]})"))
+    o = result["victim_offender_overlap"]
+    console.print(f"victim-offender overlap (counts only): {o}")
+    if result["unlinked_records"] or result["unmatched_crime_refs"]:
+        err.print(f"[yellow]warning[/] {result['unlinked_records']:,} person records not linked (run `vrp link partners`), "
+                  f"{result['unmatched_crime_refs']:,} police links to crimes not in the extract", highlight=False)
+
+
+@cohorts_app.command("show")
+def cohorts_show(rule: RuleArg, workspace: WorkspaceOpt = None, purpose: PurposeOpt = None,
+                 identify: Annotated[bool, typer.Option("--identify", help="Add names and dates of birth (identifiable tier).")] = False,
+                 json_: JsonOpt = False) -> None:
+    """One cohort list, with score components and review state (every read is audited)."""
+    from vrp.people.cohort_store import show
+
+    data = show(_workspace(workspace), rule, purpose, identify)
+    if json_:
+        _print_json(data)
+        return
+    columns = ["rank", "person_id"] + (["first_name", "surname", "dob"] if identify else []) + [
+        "score", "band", "events", "last_event", "age_at_last_event", "review_date", "decision"]
+    console.print(_table(data["entries"], title=f"{data['rule']} v{data['version']} ({data['list_role']} list) as at "
+                                                 f"{data['as_at']}, {len(data['entries'])} people", columns=columns))
+    overdue = sum(r["review_overdue"] for r in data["entries"])
+    if overdue:
+        err.print(f"[yellow]warning[/] {overdue} entries are past their review date", highlight=False)
+
+
+@cohorts_app.command("review")
+def cohorts_review(rule: RuleArg, person_id: str,
+                   decision: Annotated[str, typer.Option("--decision", help="accept or remove (removal deletes the entry).")],
+                   reviewer: Annotated[str, typer.Option("--reviewer", help="Who decided (name and role).")],
+                   notes: Annotated[str, typer.Option("--notes", help="The panel's rationale.")] = "",
+                   workspace: WorkspaceOpt = None, purpose: PurposeOpt = None, json_: JsonOpt = False) -> None:
+    """Record the multi-agency panel's decision on one person on a list."""
+    from vrp.people.cohort_store import review
+
+    result = review(_workspace(workspace), rule, person_id, decision, reviewer, notes, purpose)
+    _print_json(result) if json_ else console.print(result)
+
+
+@cohorts_app.command("summary")
+def cohorts_summary(workspace: WorkspaceOpt = None, tier: TierOpt = "analyst", json_: JsonOpt = False) -> None:
+    """Sizes and age bands of the current lists (aggregates; suppressed beyond the analyst tier)."""
+    from vrp.people.cohort_store import summary
+
+    data = summary(_workspace(workspace), tier)
+    _print_json(data) if json_ else console.print(_table(data["cohorts"], title=f"Cohort lists ({tier} tier)"))
+
+
 keys_app = typer.Typer(help="The pseudonymisation key.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

@@ -81,13 +81,18 @@ def _rule_with(rule_id: str, old: str, new: str):
 
 
 @pytest.mark.parametrize("old, new, message", [
-    ('window_months = 12', 'window_months = 12\ncolour = "red"', "repeat-sv-perpetrators-local.toml: unknown top-level key 'colour'"),
-    ('list_role = "perpetrator"', 'list_role = "offender"', "'list_role' 'offender' must be one of perpetrator, victim"),
+    ('window_months = 12', 'window_months = 12\ncolour = "red"',
+     "repeat-sv-perpetrators-local.toml: unknown top-level key 'colour'"),
+    ('list_role = "perpetrator"', 'list_role = "offender"',
+     "'list_role' 'offender' must be one of perpetrator, victim"),
     ('kind = "repeat"', 'kind = "matrix"', "'kind' 'matrix' must be one of repeat, rfg, index"),
     ('flags = ["serious_violence"]', 'flag = ["serious_violence"]', "qualifying[1]: unknown key 'flag'"),
-    ('flags = ["serious_violence"]', 'flags = ["knife_related"]', "qualifying[1]: people_police rows have no 'knife_related' flag"),
-    ('flags = ["serious_violence"]', 'offence_code = ["99Z"]', "offence_code '99Z' is not a known Home Office offence code"),
-    ('roles = ["suspect", "offender"]', 'roles = ["suspect", "victim"]', "a perpetrator rule never reads police victim rows"),
+    ('flags = ["serious_violence"]', 'flags = ["knife_related"]',
+     "qualifying[1]: people_police rows have no 'knife_related' flag"),
+    ('flags = ["serious_violence"]', 'offence_code = ["99Z"]',
+     "offence_code '99Z' is not a known Home Office offence code"),
+    ('roles = ["suspect", "offender"]', 'roles = ["suspect", "victim"]',
+     "a perpetrator rule never reads police victim rows"),
     ('roles = ["suspect", "offender"]', 'roles = ["subject"]', "role 'subject' is not a people_police role"),
     ('min_events = 2', 'min_events = 0', "[repeat] 'min_events' must be a whole number of at least 1"),
     ('window_months = 12', 'window_months = "12"', "'window_months' must be a whole number of at least 1"),
@@ -110,7 +115,8 @@ def test_rule_file_errors_name_the_file_and_key(old, new, message):
     ("hkc", 'name = "ed_knife_injury"\nweight = 0', 'name = "ed_knife_injury"\nweight = 2',
      "input 'ed_knife_injury': ED attendances record victimisation"),
     ("hkc", '{ months = 24, factor = 0.5 },', '{ months = 18, factor = 0.5 },', "the last step must be months = 24"),
-    ("hkc", 'cohort_band = "high"', 'cohort_band = "red"', "'cohort_band' must be one of the bands: high, medium, low"),
+    ("hkc", 'cohort_band = "high"', 'cohort_band = "red"',
+     "'cohort_band' must be one of the bands: high, medium, low"),
     ("hkc", '{ band = "high", at_least = 6 },\n  { band = "medium", at_least = 3 },',
      '{ band = "medium", at_least = 3 },\n  { band = "high", at_least = 6 },', "bands must be listed highest first"),
     ("hkc", 'weapon = ["knife_sharp"]', 'weapon = ["knife"]', "weapon 'knife' must be one of"),
@@ -148,7 +154,8 @@ def test_repeat_sv_perpetrators_window_edges_and_duplicate_crimes():
         # A: one crime exactly 12 months before the as-at date (outside), one the day after (inside)
         sv("A", "a1", "2024-12-31", "C1"), sv("A", "a2", "2025-01-01", "C2"),
         # B: first and last day of the window
-        sv("B", "b1", "2025-01-01", "C3", age_at_event=16), sv("B", "b2", "2025-12-31", "C4", role="offender", age_at_event=17),
+        sv("B", "b1", "2025-01-01", "C3", age_at_event=16),
+        sv("B", "b2", "2025-12-31", "C4", role="offender", age_at_event=17),
         # C: one crime in the window, one after the as-at date
         sv("C", "c1", "2025-06-01", "C5"), sv("C", "c2", "2026-01-01", "C6"),
         # D: suspect and offender on C7 (three rows) count once; a non-SV crime does not count
@@ -163,9 +170,11 @@ def test_repeat_sv_perpetrators_window_edges_and_duplicate_crimes():
     assert list(entries["rank"]) == [1, 2, 3, 4]
     got = by_person(entries)
     assert got["B"]["score"] == 2.0 and got["B"]["in_cohort"] and got["B"]["events"] == 2
-    assert got["B"]["components"] == {"sv_offences": 2, "first_in_window": "2025-01-01", "last_in_window": "2025-12-31"}
+    assert got["B"]["components"] == {"sv_offences": 2, "first_in_window": "2025-01-01",
+                                      "last_in_window": "2025-12-31"}
     assert got["B"]["record_keys"] == ["b1", "b2"] and got["B"]["age_at_last_event"] == 17
-    assert got["D"]["components"] == {"sv_offences": 2, "first_in_window": "2025-03-01", "last_in_window": "2025-05-01"}
+    assert got["D"]["components"] == {"sv_offences": 2, "first_in_window": "2025-03-01",
+                                      "last_in_window": "2025-05-01"}
     assert got["D"]["record_keys"] == ["d1", "d2", "d3", "d5"]
     assert got["D"]["sex"] == "female" and pd.isna(got["D"]["age_at_last_event"])
     assert (got["A"]["score"], got["A"]["in_cohort"], got["A"]["record_keys"]) == (1.0, False, ["a2"])
@@ -298,7 +307,8 @@ def _hkc_history() -> pd.DataFrame:
         ev("K1", "k1d", "2025-09-15", source="people_education", role="subject", reason="PA", age_at_event=16),
         # K2 (24): code "090" exactly 12 months before (factor 0.5) 2; YJ knife the day after (factor 1) 2 -> 4 medium
         ev("K2", "k2a", "2024-12-31", crime="C3", offence_code="090", age_at_event=23),
-        ev("K2", "k2b", "2025-01-01", source="people_youth_justice", role="subject", knife_related=True, age_at_event=24),
+        ev("K2", "k2b", "2025-01-01", source="people_youth_justice", role="subject", knife_related=True,
+           age_at_event=24),
         # K3: 25 at the latest event: not scored
         ev("K3", "k3a", "2025-01-10", crime="C4", offence_code="10D", age_at_event=24),
         ev("K3", "k3b", "2025-11-01", crime="C5", offence_code="10D", age_at_event=25),
@@ -326,7 +336,8 @@ def test_hkc_index_recency_factor_age_limit_and_bands():
     assert got["K1"]["components"] == {
         "knife_possession": {"count": 1, "points": 4}, "knife_enabled": {"count": 1, "points": 1.5},
         "yj_knife": {"count": 0, "points": 0}, "school_weapon": {"count": 1, "points": 1}}
-    assert (got["K1"]["events"], got["K1"]["age_at_last_event"], got["K1"]["record_keys"]) == (3, 16, ["k1b", "k1a", "k1c"])
+    assert (got["K1"]["events"], got["K1"]["age_at_last_event"]) == (3, 16)
+    assert got["K1"]["record_keys"] == ["k1b", "k1a", "k1c"]            # by event date
     assert got["K2"]["components"]["knife_possession"] == {"count": 1, "points": 2}
     assert got["K2"]["components"]["yj_knife"] == {"count": 1, "points": 2}
     assert got["K2"]["age_at_last_event"] == 24
@@ -396,7 +407,8 @@ def test_perpetrator_rows_never_change_the_victim_list():
     more = pd.concat([base, history(
         sv("V1", "s1", "2025-04-01", "C3", offence_subgroup=vwi),
         ev("V1", "y1", "2025-04-02", source="people_youth_justice", role="subject", knife_related=True),
-        sv("P9", "s2", "2025-04-01", "C4", offence_subgroup=vwi), sv("P9", "s3", "2025-05-01", "C5", offence_subgroup=vwi),
+        sv("P9", "s2", "2025-04-01", "C4", offence_subgroup=vwi),
+        sv("P9", "s3", "2025-05-01", "C5", offence_subgroup=vwi),
     )], ignore_index=True)
     rule = get_rule("repeat-victims")
     pd.testing.assert_frame_equal(build_cohort(rule, base, AS_AT), build_cohort(rule, more, AS_AT))
@@ -408,10 +420,12 @@ def test_perpetrator_rows_never_change_the_victim_list():
 
 def test_overlap_counts_people_who_are_both_victim_and_perpetrator():
     h = history(
-        ev("A", "a1", "2025-03-01", role="victim", crime="C1"), ev("A", "a2", "2025-04-01", role="suspect", crime="C2"),
+        ev("A", "a1", "2025-03-01", role="victim", crime="C1"),
+        ev("A", "a2", "2025-04-01", role="suspect", crime="C2"),
         ev("B", "b1", "2025-03-01", role="victim", crime="C1"),
         ev("C", "c1", "2025-03-01", role="offender", crime="C1"),
-        ev("D", "d1", "2025-05-01", role="suspect", crime="C3"), ev("D", "d2", "2024-12-31", role="victim", crime="C4"),
+        ev("D", "d1", "2025-05-01", role="suspect", crime="C3"),
+        ev("D", "d2", "2024-12-31", role="victim", crime="C4"),          # outside 12 months, inside 24
         ev("E", "e1", "2025-05-01", source="people_ed", role="subject", weapon="knife_sharp"),
         ev("E", "e2", "2025-05-02", source="people_youth_justice", role="subject"),
     )
@@ -441,7 +455,8 @@ def test_age_bands():
 def test_composition_against_the_reference_population():
     h = history(
         sv("A", "a1", "2025-02-01", "C1", age_at_event=16), sv("A", "a2", "2025-03-01", "C2", age_at_event=17),
-        sv("B", "b1", "2025-02-01", "C3", age_at_event=19, sex="F"), sv("B", "b2", "2025-03-01", "C4", age_at_event=19, sex="F"),
+        sv("B", "b1", "2025-02-01", "C3", age_at_event=19, sex="F"),
+        sv("B", "b2", "2025-03-01", "C4", age_at_event=19, sex="F"),
         sv("C", "c1", "2025-02-01", "C5", age_at_event=30),
         sv("D", "d1", "2025-02-01", "C6", age_at_event=40),
         ev("E", "e1", "2025-02-01", crime="C7", age_at_event=15),                     # not SV: not in the reference
@@ -451,8 +466,8 @@ def test_composition_against_the_reference_population():
     assert list(reference_population(rule, h, AS_AT).index) == ["A", "B", "C", "D"]
     rows = composition(entries, h, AS_AT)
     assert rows == composition(entries, h, AS_AT, rule=rule)
-    table = {(r["dimension"], r["value"]): (r["cohort"], r["cohort_share"], r["reference"], r["reference_share"], r["ratio"])
-             for r in rows}
+    table = {(r["dimension"], r["value"]):
+             (r["cohort"], r["cohort_share"], r["reference"], r["reference_share"], r["ratio"]) for r in rows}
     assert table == {
         ("sex", "male"): (1, 0.5, 3, 0.75, 0.5 / 0.75),
         ("sex", "female"): (1, 0.5, 1, 0.25, 2.0),
@@ -464,3 +479,32 @@ def test_composition_against_the_reference_population():
     assert [r["value"] for r in rows] == ["male", "female", "0-17", "18-24", "25-34", "35-49"]
     with pytest.raises(CohortRuleError, match="cannot break down by 'postcode'"):
         composition(entries, h, AS_AT, by=("postcode",))
+
+
+def test_composition_finds_a_local_rule_through_the_entries(tmp_path):
+    """A workspace rule is not among the shipped ones: the entries carry the rule they were built with."""
+    (tmp_path / "sv-local.toml").write_text(
+        shipped_text("repeat-sv-perpetrators").replace('id = "repeat-sv-perpetrators"', 'id = "sv-local"'))
+    rule = get_rule("sv-local", [tmp_path])
+    h = history(sv("A", "a1", "2025-02-01", "C1"), sv("A", "a2", "2025-03-01", "C2"),
+                sv("B", "b1", "2025-02-01", "C3", sex="F"))
+    listed = build_cohort(rule, h, AS_AT).query("in_cohort")
+    assert [(r["value"], r["cohort"], r["reference"]) for r in composition(listed, h, AS_AT, by=("sex",))] == [
+        ("male", 1, 1), ("female", 0, 1)]
+    nobody = build_cohort(rule, h, date(2024, 1, 1))
+    assert composition(nobody, h, date(2024, 1, 1)) == []            # nobody scored, nobody in the reference
+    bare = listed.copy()
+    bare.attrs.clear()
+    with pytest.raises(CohortRuleError, match="unknown cohort rule 'sv-local'"):
+        composition(bare, h, AS_AT)
+    assert composition(bare.iloc[:0], h, AS_AT) == []
+
+
+def test_rows_of_single_role_sources_count_whatever_their_role_column_says():
+    h = history(
+        ev("Y", "y1", "2025-05-01", source="people_youth_justice", role=None, knife_related=True, age_at_event=15),
+        ev("Y", "y2", "2025-06-01", source="people_education", role="", reason="OW", age_at_event=15),
+        ev("Y", "y3", "2025-07-01", source="people_youth_justice", role="subject", age_at_event=15),   # not knife
+    )
+    entries = build_cohort(get_rule("hkc"), h, AS_AT)
+    assert entries["score"].tolist() == [3.0] and entries["record_keys"].tolist() == [["y1", "y2"]]

@@ -296,9 +296,10 @@ def dob_for_age(rng: np.random.Generator, on: np.ndarray, age: np.ndarray) -> np
 
 
 def iso(days: np.ndarray) -> np.ndarray:
-    """datetime64[D] as YYYY-MM-DD; NaT as blank."""
-    text = np.datetime_as_string(days.astype("datetime64[D]"), unit="D").astype(object)
-    return np.where(np.isnat(days), "", text).astype(object)
+    """datetime64[D] as YYYY-MM-DD; NaT as blank. Each distinct day is formatted once."""
+    unique, inverse = np.unique(days.astype("datetime64[D]"), return_inverse=True)
+    text = np.datetime_as_string(unique, unit="D").astype(object)
+    return np.where(np.isnat(unique), "", text).astype(object)[inverse]
 
 
 def dmy(days: np.ndarray) -> np.ndarray:
@@ -476,12 +477,20 @@ def suspect_mentions(crimes: Table) -> Table:
 
 @dataclass
 class People:
-    """The population and how police URNs map onto it."""
+    """The population and how police URNs map onto it: suspect URN i (sorted) is person i; victim
+    URN j (sorted) is person victim_index[j] - a suspect's index for the overlapping people."""
 
     pop: Population
-    suspect_person: dict[str, int]
-    victim_person: dict[str, int]
+    suspect_urn: np.ndarray
+    victim_urn: np.ndarray
+    victim_index: np.ndarray
     overlap_victim_urns: np.ndarray
+
+    def suspects(self, urns: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.suspect_urn, urns.astype(str))
+
+    def victims(self, urns: np.ndarray) -> np.ndarray:
+        return self.victim_index[np.searchsorted(self.victim_urn, urns.astype(str))]
 
 
 def build_people(rng: np.random.Generator, crimes: Table, mentions: Table, geo: Geography, addresses: Addresses,
@@ -533,9 +542,7 @@ def build_people(rng: np.random.Generator, crimes: Table, mentions: Table, geo: 
     near = rng.random(len(own_v)) < .7
     lsoa[n_s:] = np.where(near, crime_lsoa, _lsoa_in(rng, geo, geo.district[crime_lsoa]))
     pop = _population(rng, male, dob, lsoa, geo, addresses, period)
-    suspect_person = dict(zip(s_urn.tolist(), range(n_s)))
-    victim_person = dict(zip(v_urn.tolist(), v_index.tolist()))
-    return People(pop, suspect_person, victim_person, v_urn[merged_v])
+    return People(pop, s_urn, v_urn, v_index, v_urn[merged_v])
 
 
 def _first_known_age(crimes: Table, v_rows: np.ndarray, v_urn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -619,10 +626,12 @@ def police_records(rng: np.random.Generator, crimes: Table, mentions: Table, peo
     urn = np.concatenate([crimes["victim_urn"][v_crime].astype(object), mentions["urn"], mentions["urn"][twice]])
     order = np.lexsort((order_in_crime, crime))
     crime, role, urn = crime[order], role[order], urn[order]
-    person = np.array([people.victim_person[u] if r == "victim" else people.suspect_person[u]
-                       for u, r in zip(urn.tolist(), role.tolist())], dtype=np.int64)
+    is_victim = role == "victim"
+    person = np.where(is_victim, people.victims(np.where(is_victim, urn, people.victim_urn[0])),
+                      people.suspects(np.where(is_victim, people.suspect_urn[0], urn)))
     letters = rng.random(len(role)) < ROLE_LETTER_SHARE
-    written = np.where(letters, np.array([r[0].upper() for r in role.tolist()], dtype=object), role)
+    letter = np.where(is_victim, "V", np.where(role == "offender", "O", "S")).astype(object)
+    written = np.where(letters, letter, role)
     n = len(crime)
     return {"person": person, "event_date": crimes["recorded"][crime], "record_id": _ids("WXN", n, 8),
             "person_ref": urn, "crime_ref": crimes["crime_ref"][crime].astype(object), "role": written.astype(object),
@@ -691,11 +700,11 @@ def education_records(rng: np.random.Generator, crimes: Table, mentions: Table, 
     pop = people.pop
     n = len(pop.person)
     suspect = np.zeros(n, dtype=bool)
-    suspect[list(people.suspect_person.values())] = True
+    suspect[:len(people.suspect_urn)] = True
     knife_crime = np.zeros(n, dtype=bool)
     code = crimes["code"][mentions["crime"]].astype(str)
     is_knife = (crimes["knife"][mentions["crime"]] == "Y") | np.isin(code, KNIFE_CODES)
-    knife_crime[[people.suspect_person[u] for u in mentions["urn"][is_knife].tolist()]] = True
+    knife_crime[people.suspects(mentions["urn"][is_knife])] = True
     start = np.maximum(shift_years(pop.dob, 5), period[0])
     stop = np.minimum(shift_years(pop.dob, 17) - np.timedelta64(1, "D"), period[1])
     excluded = (start <= stop) & (rng.random(n) < np.where(suspect, EXCLUDED_SUSPECT_P, EXCLUDED_VICTIM_P))
@@ -723,13 +732,11 @@ def ed_records(rng: np.random.Generator, crimes: Table, people: People, attendan
     """The ED attendances known to be victims of a recorded crime, with the patient's details
     (the identifiable side of the anonymised ED file: the same attendance ids)."""
     victim_of = dict(zip(crimes["crime_ref"].tolist(), crimes["victim_urn"].tolist()))
-    rows = []
-    for table in attendances:
-        linked = take(table, table["crime_ref"] != "")
-        keep = np.array([victim_of.get(ref, "") != "" for ref in linked["crime_ref"].tolist()], dtype=bool)
-        rows.append(take(linked, keep))
-    every = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
-    person = np.array([people.victim_person[victim_of[ref]] for ref in every["crime_ref"].tolist()], dtype=np.int64)
+    every = {k: np.concatenate([a[k] for a in attendances]) for k in attendances[0]}
+    urn = np.array([victim_of.get(ref, "") for ref in every["crime_ref"].tolist()], dtype=object)
+    known = urn != ""  # unreported assaults have no crime; a few crimes have no victim URN
+    every = take(every, known)
+    person = people.victims(urn[known])
     refs = _agency_ids(rng, person, lambda k: _nhs_numbers(rng, k))
     return {"person": person, "event_date": every["arrival"].astype("datetime64[D]"), "person_ref": refs,
             "record_id": every["record_id"].astype(object), "assault_method": every["method_text"].astype(object),
@@ -737,8 +744,7 @@ def ed_records(rng: np.random.Generator, crimes: Table, people: People, attendan
 
 
 def _suspect_crimes(mentions: Table, people: People) -> tuple[np.ndarray, np.ndarray]:
-    person = np.array([people.suspect_person[u] for u in mentions["urn"].tolist()], dtype=np.int64)
-    return person, mentions["crime"]
+    return people.suspects(mentions["urn"]), mentions["crime"]
 
 
 def _term_weekday(date: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -926,7 +932,7 @@ def _write_truth_csv(files: list[PeopleFile], pop: Population, path: Path) -> in
 def _file_summary(f: PeopleFile, pop: Population) -> dict:
     return {"dataset": f.dataset, "rows": f.rows, "good_rows": int(f.loads.sum()), "bad_rows": len(f.faults),
             "persons": int(len(np.unique(f.records["person"][f.loads]))),
-            "person_refs": int(len(np.unique(f.records["person_ref"].astype(str)))),
+            "person_refs": len(set(f.records["person_ref"].tolist())),
             "clean_name_dob": int(f.clean.sum()), "errors": {k: int(f.flags[k].sum()) for k in ERROR_KINDS},
             "moved": int((pop.moved_on[f.records["person"]] <= f.records["event_date"]).sum()),
             "surname_changed": int((pop.renamed_on[f.records["person"]] <= f.records["event_date"]).sum())}
@@ -940,13 +946,12 @@ def _orphans(police: PeopleFile, crimes: Table) -> dict:
 
 def _person_summary(files: list[PeopleFile], people: People) -> dict:
     """How many true people the files hold, and how many are in more than one agency's files."""
-    agencies: dict[int, set[str]] = {}
+    agencies = np.zeros(len(people.pop.person), dtype=np.int64)
     for f in files:
-        for p in np.unique(f.records["person"][f.loads]).tolist():
-            agencies.setdefault(p, set()).add(f.dataset)
-    by_count = np.bincount([len(a) for a in agencies.values()], minlength=6)
-    return {"people": len(agencies), "in_agencies": {str(k): int(by_count[k]) for k in range(1, 6)},
-            "suspect_urns": len(people.suspect_person), "victim_urns": len(people.victim_person),
+        agencies[np.unique(f.records["person"][f.loads])] += 1
+    by_count = np.bincount(agencies, minlength=6)
+    return {"people": int((agencies > 0).sum()), "in_agencies": {str(k): int(by_count[k]) for k in range(1, 6)},
+            "suspect_urns": len(people.suspect_urn), "victim_urns": len(people.victim_urn),
             "suspects_also_victims": len(people.overlap_victim_urns)}
 
 
@@ -955,45 +960,45 @@ def person_events(files: list[PeopleFile], crimes: Table, pop: Population) -> pd
     rows that load (police rows only where their crime loads too). age_at_event comes from the
     date of birth as written on the row (blank dob: no age), as an ingest computes it."""
     attrs = truth.crime_attributes(crimes)
-    frames = []
-    for f in files:
-        keep = f.loads.copy()
-        r = f.records
-        if f.dataset == "people_police":
-            keep &= crimes["loads"][r["_crime"]]
-        idx = np.flatnonzero(keep)
-        on = r["event_date"][idx]
-        dob = f.recorded_dob[idx]
-        age = pd.array(np.where(np.isnat(dob), 0, whole_years(dob, on)), dtype="Int64")
-        age[np.isnat(dob)] = pd.NA
-        frame = pd.DataFrame({"person_id": pop.person[r["person"][idx]], "record_id": r["record_id"][idx],
-                              "source": f.dataset, "event_date": on.astype("datetime64[s]"), "age_at_event": age})
-        frame["sex"] = pop.sex[r["person"][idx]]
-        if f.dataset == "people_police":
-            crime = r["_crime"][idx]
-            frame["role"] = r["_role"][idx]
-            frame["crime_ref"] = crimes["crime_ref"][crime]
-            for column in ("offence_code", "offence_group", "offence_subgroup", "serious_violence",
-                           "knife_enabled", "harm"):
-                frame[column] = attrs[column][crime]
-        else:
-            frame["role"] = "subject"
-        if f.dataset in ("people_youth_justice", "people_probation"):
-            frame["offence_code"] = np.where(r["offence_code"][idx] == "", None, r["offence_code"][idx])
-            frame["event_type"] = r["event_type"][idx]
-        if f.dataset == "people_youth_justice":
-            frame["knife_related"] = r["knife_related"][idx] == "Y"
-        if f.dataset == "people_education":
-            frame["event_type"] = r["event_type"][idx]
-            frame["reason"] = r["reason"][idx]
-        if f.dataset == "people_ed":
-            frame["weapon"] = truth.ed_weapon(r["assault_method"][idx])
-        frames.append(frame)
-    events = pd.concat(frames, ignore_index=True)
-    for column, default in (("serious_violence", False), ("knife_enabled", False), ("knife_related", False)):
-        events[column] = events[column].astype("boolean").fillna(default).astype(bool)
-    events["harm"] = events["harm"].astype(float)
+    parts = [_events_of(f, crimes, attrs, pop) for f in files]
+    columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    age = columns.pop("_age")
+    events = pd.DataFrame(columns)
+    events["age_at_event"] = pd.array(np.where(age < 0, 0, age), dtype="Int64")
+    events.loc[age < 0, "age_at_event"] = pd.NA
     return events
+
+
+def _events_of(f: PeopleFile, crimes: Table, attrs: dict[str, np.ndarray], pop: Population) -> Table:
+    """One file's loading rows as event columns (None / False / NaN where the source has no value)."""
+    r = f.records
+    keep = f.loads & (crimes["loads"][r["_crime"]] if f.dataset == "people_police" else True)
+    idx = np.flatnonzero(keep)
+    n = len(idx)
+    on, dob = r["event_date"][idx], f.recorded_dob[idx]
+    none = np.full(n, None, dtype=object)
+    out = {"person_id": pop.person[r["person"][idx]], "record_id": r["record_id"][idx],
+           "source": np.full(n, f.dataset, dtype=object), "role": np.full(n, "subject", dtype=object),
+           "event_date": on.astype("datetime64[s]"), "crime_ref": none, "offence_code": none, "offence_group": none,
+           "offence_subgroup": none, "serious_violence": np.zeros(n, bool), "knife_enabled": np.zeros(n, bool),
+           "harm": np.full(n, np.nan), "event_type": none, "reason": none, "knife_related": np.zeros(n, bool),
+           "weapon": none, "sex": pop.sex[r["person"][idx]],
+           "_age": np.where(np.isnat(dob), -1, whole_years(dob, on))}
+    if f.dataset == "people_police":
+        crime = r["_crime"][idx]
+        out |= {k: attrs[k][crime] for k in ("offence_code", "offence_group", "offence_subgroup", "serious_violence",
+                                              "knife_enabled", "harm")}
+        out |= {"role": r["_role"][idx], "crime_ref": crimes["crime_ref"][crime].astype(object)}
+    if "offence_code" in r:
+        out["offence_code"] = np.where(r["offence_code"][idx] == "", None, r["offence_code"][idx])
+    for column in ("event_type", "reason"):
+        if column in r:
+            out[column] = r[column][idx]
+    if "knife_related" in r:
+        out["knife_related"] = r["knife_related"][idx] == "Y"
+    if "_weapon" in r:
+        out["weapon"] = r["_weapon"][idx]
+    return out
 
 
 # ---- Synthetic people for linkage benchmarks ---------------------------------------------------

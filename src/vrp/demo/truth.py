@@ -178,40 +178,35 @@ RFG_TOP = 20
 
 def crime_attributes(crimes: Table) -> dict[str, np.ndarray]:
     """Per crime row: canonical offence code, HO offence group and subgroup, serious violence by the
-    hips-sv definition (run through vrp's definition engine on the crimes' canonical values), the
-    knife flag and the cchi-2023 harm weight (vrp.places.harm.weigh defaults: CCHI's proactive
-    offences weigh 0, unknown codes NaN)."""
+    hips-sv definition (vrp's definition engine run over each distinct combination of the crimes'
+    canonical offence code, sub-code tag and knife flag), the knife flag and the cchi-2023 harm
+    weight (vrp.places.harm.weigh defaults: CCHI's proactive offences weigh 0, unknown codes NaN)."""
     import duckdb
 
-    from vrp.definitions.engine import classify, get_definition
+    from vrp.definitions.engine import get_definition, is_match_sql
     from vrp.definitions.offences import offence_codes
     from vrp.places.harm import weigh
 
-    code = crimes["code"].astype(str)
-    table = offence_codes()
-    knife = np.array([{"Y": "yes", "N": "no", "N/A": "not_applicable"}.get(k) for k in crimes["knife"].tolist()],
-                     dtype=object)
-    frame = pd.DataFrame({"row": np.arange(len(code)), "offence_code": code,
-                          "offence_subcode": [SUBCODE_TAGS.get(s, s) or None for s in crimes["subcode"].tolist()],
-                          "knife_flag": knife, "crime_status": "confirmed"})
+    frame = pd.DataFrame({"offence_code": crimes["code"].astype(str), "subcode": crimes["subcode"].astype(str),
+                          "knife": crimes["knife"].astype(str)})
+    row, _ = pd.factorize(frame["offence_code"] + "|" + frame["subcode"] + "|" + frame["knife"])
+    combos = frame.iloc[np.unique(row, return_index=True)[1]].reset_index(drop=True)
+    combos["offence_subcode"] = [SUBCODE_TAGS.get(s, s) or None for s in combos["subcode"].tolist()]
+    combos["knife_flag"] = [{"Y": "yes", "N": "no", "N/A": "not_applicable"}.get(k) for k in combos["knife"].tolist()]
+    combos["crime_status"] = "confirmed"
     con = duckdb.connect()
-    con.register("crimes_frame", frame)
-    matched = classify(con, "SELECT * FROM crimes_frame", get_definition(SV_DEFINITION), "row").df()
+    con.register("combos", combos)
+    match = con.sql(f"SELECT {is_match_sql(get_definition(SV_DEFINITION))} AS m FROM combos").fetchnumpy()["m"]
     con.close()
-    serious = np.zeros(len(code), dtype=bool)
-    serious[matched["row"].to_numpy()] = matched["is_match"].to_numpy(dtype=bool)
-    return {"offence_code": code.astype(object),
-            "offence_group": np.array([table[c].offence_group for c in code.tolist()], dtype=object),
-            "offence_subgroup": np.array([table[c].offence_subgroup for c in code.tolist()], dtype=object),
-            "serious_violence": serious, "knife_enabled": knife == "yes",
-            "harm": weigh(code, HARM_SCHEME)[0]}
-
-
-def ed_weapon(methods: np.ndarray) -> np.ndarray:
-    """Weapon of each ED assault method as the ingest's keyword classifier reads it (no mapping)."""
-    from vrp.ingest.health import classify_weapon
-
-    return np.array([classify_weapon(str(m)) for m in methods.tolist()], dtype=object)
+    table = offence_codes()
+    codes = combos["offence_code"].tolist()
+    per_combo = {"offence_code": np.array(codes, dtype=object),
+                 "offence_group": np.array([table[c].offence_group for c in codes], dtype=object),
+                 "offence_subgroup": np.array([table[c].offence_subgroup for c in codes], dtype=object),
+                 "serious_violence": np.asarray(match, dtype=bool),
+                 "knife_enabled": (combos["knife_flag"] == "yes").to_numpy(),
+                 "harm": weigh(codes, HARM_SCHEME)[0]}
+    return {k: v[row] for k, v in per_combo.items()}
 
 
 def people_cohorts(events, as_at: str) -> dict:
@@ -283,32 +278,30 @@ def _repeat_victims(victims) -> dict:
     members = {}
     for (p, subgroup), n in g.items():
         members.setdefault(p, {})[subgroup] = int(n)
-    repeated = set(g.index)
-    qualifying = victims[[(p, s) in repeated for p, s in zip(victims["person_id"], victims["offence_subgroup"])]]
+    qualifying = victims.merge(g.index.to_frame(index=False), on=["person_id", "offence_subgroup"])
     return _with_ages([{"person": p, "subgroups": s} for p, s in sorted(members.items())], qualifying)
 
 
-def _band(harm: float) -> int:
-    if not harm == harm or harm < 30:  # NaN counts as band 1
-        return 1
-    return 2 if harm < 365 else 3 if harm < 1825 else 4
+def gravity_band(harm: np.ndarray) -> np.ndarray:
+    """rfg gravity: harm < 30 -> 1 (NaN too), < 365 -> 2, < 1825 -> 3, otherwise 4."""
+    harm = np.nan_to_num(np.asarray(harm, dtype=float), nan=0.0)
+    return np.select([harm < 30, harm < 365, harm < 1825], [1, 2, 3], 4)
 
 
-def _recency(days: int) -> int:
-    for limit, points in ((90, 5), (180, 4), (365, 3), (548, 2)):
-        if days <= limit:
-            return points
-    return 1
+def recency_points(days: np.ndarray) -> np.ndarray:
+    """rfg recency from days between the last event and the as-at date."""
+    days = np.asarray(days)
+    return np.select([days <= 90, days <= 180, days <= 365, days <= 548], [5, 4, 3, 2], 1)
 
 
 def _rfg(rows, a) -> dict:
     """Recency x frequency x gravity over SV or violence-against-the-person perpetrator events in the
     24-month window; top RFG_TOP by score, later last event, then person id."""
     crimes = rows.copy()
-    crimes["band"] = [_band(h) for h in crimes["harm"].tolist()]
+    crimes["band"] = gravity_band(crimes["harm"].to_numpy())
     g = crimes.groupby("person_id").agg(last=("event_date", "max"), crimes=("crime_ref", "nunique"),
                                         g=("band", "max"))
-    g["r"] = [_recency((a - last).days) for last in g["last"]]
+    g["r"] = recency_points((a - g["last"]).dt.days.to_numpy())
     g["f"] = g["crimes"].clip(upper=5)
     g["score"] = g["r"] * g["f"] * g["g"]
     g = g.reset_index().sort_values(["score", "last", "person_id"], ascending=[False, False, True])

@@ -108,7 +108,9 @@ class EventFilter:
 
     def mask(self, rows: pd.DataFrame) -> pd.Series:
         """Boolean per row of a prepared history (see `_prepare`): True when the row passes."""
-        keep = rows["source"].eq(self.source) & rows["role"].isin(self.roles)
+        keep = rows["source"].eq(self.source)
+        if self.source == POLICE:   # other sources have one role (subject): a blank role must not hide rows
+            keep &= rows["role"].isin(self.roles)
         for flag in self.flags:
             keep &= rows[flag]
         for name in _TEXT_FIELDS:
@@ -591,7 +593,8 @@ def _prepare(history: pd.DataFrame, columns: Iterable[str], as_at: pd.Timestamp,
             values = rows[name].astype(object)
             keys = {v: _text_key(name, v) for v in values.dropna().unique()}
             rows["_key_" + name] = values.map(keys).astype(object)
-    rows["sex"] = rows["sex"].map(_sex)
+    sexes = rows["sex"].astype(object)
+    rows["sex"] = sexes.map({v: _sex(v) for v in sexes.dropna().unique()}).fillna("unknown")
     rows["age_at_event"] = pd.to_numeric(rows["age_at_event"], errors="coerce").astype("Int64")
     return rows
 
@@ -646,8 +649,18 @@ def _events(rule: CohortRule, history: pd.DataFrame, as_at: pd.Timestamp) -> pd.
     grouped = ev.groupby(event, sort=True)
     out = grouped.agg(event_date=("event_date", "max"), harm=("harm", "max"), age_at_event=("age_at_event", "max"),
                       sex=("sex_known", "last"), same=("same", "first"))
-    out["record_keys"] = ev.drop_duplicates([*event, "record_key"]).groupby(event, sort=True)["record_key"].agg(list)
+    out["record_keys"] = _runs(ev.drop_duplicates([*event, "record_key"]), event, "record_key")
     return out.reset_index()
+
+
+def _runs(frame: pd.DataFrame, keys: list[str], column: str) -> list[list]:
+    """The values of `column` in each run of equal `keys`, for a frame sorted by `keys`: the same
+    groups in the same order as `groupby(keys, sort=True)`, without a Python call per group."""
+    if frame.empty:
+        return []
+    key = frame[keys].to_numpy(object)
+    starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]).any(axis=1)])
+    return [list(run) for run in np.split(frame[column].to_numpy(object), starts[1:])]
 
 
 def _people(events: pd.DataFrame) -> pd.DataFrame:
@@ -664,7 +677,8 @@ def _people(events: pd.DataFrame) -> pd.DataFrame:
     people["sex"] = people["sex"].fillna("unknown")
     latest = ev[ev["event_date"].eq(ev["person_id"].map(people["last_event"]))]
     people["age_at_last_event"] = latest.groupby("person_id")["age_at_event"].max().astype("Int64")
-    people["record_keys"] = g["record_keys"].agg(lambda lists: list(dict.fromkeys(k for ks in lists for k in ks)))
+    keys = ev[["person_id", "record_keys"]].explode("record_keys").drop_duplicates()
+    people["record_keys"] = _runs(keys, ["person_id"], "record_keys")
     return people[cols]
 
 
@@ -701,17 +715,16 @@ def _score_repeat(rule: CohortRule, events: pd.DataFrame, people: pd.DataFrame, 
         counts = events.dropna(subset=["same"]).groupby(["person_id", "same"])["event_id"].nunique()
         for (pid, value), n in counts.items():
             by_value.setdefault(pid, {})[value] = int(n)
-    for pid, p in people.iterrows():
-        comp: dict[str, Any] = {spec.count_name: int(p["events"])}
+    for pid, n, first, last in zip(people.index, people["events"], people["first_event"], people["last_event"]):
+        comp: dict[str, Any] = {spec.count_name: int(n)}
         if spec.same:
             values = dict(sorted(by_value.get(pid, {}).items(), key=lambda kv: (-kv[1], kv[0])))
             score = max(values.values(), default=0)
             comp[f"by_{spec.same}"] = values
-            comp["repeated"] = {v: n for v, n in values.items() if n >= spec.min_events}
+            comp["repeated"] = {v: count for v, count in values.items() if count >= spec.min_events}
         else:
-            score = int(p["events"])
-        comp["first_in_window"] = _iso(p["first_event"])
-        comp["last_in_window"] = _iso(p["last_event"])
+            score = int(n)
+        comp["first_in_window"], comp["last_in_window"] = _iso(first), _iso(last)
         rows.append({"person_id": pid, "score": float(score), "band": None,
                      "in_cohort": score >= spec.min_events, "components": comp})
     return _frame(rows)
@@ -726,13 +739,13 @@ def _score_rfg(rule: CohortRule, events: pd.DataFrame, people: pd.DataFrame, as_
     per_person = events.assign(gravity=gravity).groupby("person_id").agg(
         gravity=("gravity", "max"), highest_harm=("harm", "max")).to_dict("index")
     rows = []
-    for pid, p in people.iterrows():
-        days = int((as_at - p["last_event"]).days)
+    for pid, n, last in zip(people.index, people["events"], people["last_event"]):
+        days = int((as_at - last).days)
         recency = next((pts for max_days, pts in spec.recency if days <= max_days), spec.recency_otherwise)
-        frequency = min(int(p["events"]), spec.frequency_cap)
+        frequency = min(int(n), spec.frequency_cap)
         g = per_person[pid]
         comp = {"recency": _plain(recency), "frequency": frequency, "gravity": _plain(g["gravity"]),
-                "events": int(p["events"]), "days_since_last_event": days,
+                "events": int(n), "days_since_last_event": days,
                 "highest_harm": None if pd.isna(g["highest_harm"]) else float(g["highest_harm"])}
         rows.append({"person_id": pid, "score": float(recency * frequency * g["gravity"]), "band": None,
                      "in_cohort": None, "components": comp})
@@ -743,7 +756,8 @@ def _score_index(rule: CohortRule, events: pd.DataFrame, people: pd.DataFrame, a
     """Score = sum over the inputs' events of weight x recency factor; banded; listed from cohort_band up."""
     spec = rule.index
     dates = events["event_date"]
-    factor = np.select([dates >= window_start(as_at, m) for m, _ in spec.recency], [f for _, f in spec.recency], np.nan)
+    factor = np.select([dates >= window_start(as_at, months) for months, _ in spec.recency],
+                       [f for _, f in spec.recency], np.nan)
     weight = events["input"].map({i.name: i.weight for i in spec.active}).to_numpy(float)
     points = events.assign(points=weight * factor).groupby(["person_id", "input"]).agg(
         count=("event_id", "nunique"), points=("points", "sum"))
@@ -787,6 +801,7 @@ def _entries(rule: CohortRule, scored: pd.DataFrame) -> pd.DataFrame:
              "sex": object, "components": object, "record_keys": object}
     out = out.astype(types)
     out["band"] = out["band"].astype(object).where(out["band"].notna(), None)
+    out.attrs["cohort_rule"] = rule     # kept by filtering and sorting, so aggregates know the rule
     return out
 
 
@@ -865,14 +880,18 @@ def composition(entries: pd.DataFrame, history: pd.DataFrame, as_at: date | pd.T
 
     One dict per (dimension, value) present: counts and shares in the cohort and in the reference
     population (`reference_population`), and ratio = cohort share / reference share (above 1: the
-    group is over-represented in the list). `rule` defaults to the shipped rule named in `entries`;
-    pass it for a partnership's own rule.
+    group is over-represented in the list). `rule` defaults to the rule `build_cohort` recorded on
+    the entries (`entries.attrs`, kept through filtering), else the shipped rule they name. An empty
+    cohort whose rule cannot be told gives [].
     """
     known = {"sex": lambda f: f["sex"].map(_sex),
              "age_band": lambda f: f["age_at_last_event"].map(age_band)}
     for dim in by:
         if dim not in known:
             raise CohortRuleError(f"composition: cannot break down by '{dim}' (use {', '.join(known)})")
+    rule = rule or entries.attrs.get("cohort_rule")
+    if rule is None and entries.empty:
+        return []
     rule = rule or _entries_rule(entries)
     cohort = _cohort(entries)
     reference = reference_population(rule, history, as_at)
@@ -885,13 +904,14 @@ def composition(entries: pd.DataFrame, history: pd.DataFrame, as_at: date | pd.T
             nc, nr = int(c.get(value, 0)), int(r.get(value, 0))
             share_c, share_r = _share(nc, len(cohort)), _share(nr, len(reference))
             ratio = share_c / share_r if share_c is not None and share_r else None
-            out.append({"rule_id": rule.id, "dimension": dim, "value": value, "cohort": nc, "cohort_share": share_c,
-                        "reference": nr, "reference_share": share_r, "ratio": ratio})
+            out.append({"rule_id": rule.id, "rule_version": rule.version, "dimension": dim, "value": value,
+                        "cohort": nc, "cohort_share": share_c, "reference": nr, "reference_share": share_r,
+                        "ratio": ratio})
     return out
 
 
 def _entries_rule(entries: pd.DataFrame) -> CohortRule:
-    ids = sorted(set(zip(entries["rule_id"], entries["rule_version"]))) if len(entries) else []
+    ids = sorted(set(zip(entries["rule_id"], entries["rule_version"])))
     if len(ids) != 1:
         raise CohortRuleError("composition needs entries of one rule (or pass rule=)")
     rule = get_rule(ids[0][0])
