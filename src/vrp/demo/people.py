@@ -963,7 +963,7 @@ def person_events(files: list[PeopleFile], crimes: Table, pop: Population) -> pd
     parts = [_events_of(f, crimes, attrs, pop) for f in files]
     columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     age = columns.pop("_age")
-    events = pd.DataFrame(columns)
+    events = pd.DataFrame({k: pd.Series(v, dtype=v.dtype) for k, v in columns.items()})  # object stays object
     events["age_at_event"] = pd.array(np.where(age < 0, 0, age), dtype="Int64")
     events.loc[age < 0, "age_at_event"] = pd.NA
     return events
