@@ -749,11 +749,11 @@ RuleArg = Annotated[str, typer.Argument(help="Cohort rule id (vrp cohorts rules)
 @cohorts_app.command("rules")
 def cohorts_rules(workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
     """The cohort rules available (built in and the workspace's own cohorts/ files)."""
+    from vrp.people.cohort_store import rule_dirs
     from vrp.people.cohorts import load_rules
 
-    ws = _workspace(workspace)
     rows = [{"rule": r.id, "version": r.version, "list_role": r.list_role, "name": r.name}
-            for r in load_rules([ws.root / "cohorts"]).values()]
+            for r in load_rules(rule_dirs(_workspace(workspace))).values()]
     _print_json(rows) if json_ else console.print(_table(rows, title="Cohort rules"))
 
 

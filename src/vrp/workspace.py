@@ -7,6 +7,7 @@
     DIR/identifiable/ identifiable values (names, dates of birth, raw ids) behind the pseudonyms:
                      readable by the identifiable tier only, every read audited
     DIR/definitions/ the partnership's own serious-violence definition files
+    DIR/cohorts/     the partnership's own cohort rules; DIR/linkage/ its own linkage settings
 
 Commands find it from --workspace, else $VRP_WORKSPACE, else the current directory.
 """
@@ -137,6 +138,8 @@ def init_workspace(root: Path, name: str = "Violence Reduction Partnership") -> 
     (root / "definitions").mkdir(exist_ok=True)
     (root / "measures").mkdir(exist_ok=True)
     (root / "identifiable").mkdir(mode=0o700, exist_ok=True)
+    (root / "cohorts").mkdir(exist_ok=True)  # the partnership's own cohort rules
+    (root / "linkage").mkdir(exist_ok=True)  # the partnership's own linkage settings
     key = root / "secrets" / "pseudonym.key"
     if not key.exists():
         key.parent.mkdir(mode=0o700, exist_ok=True)

@@ -136,7 +136,8 @@ EXCLUSION_REASONS = (("PP", .34), ("PA", .16), ("VA", .1), ("VP", .08), ("DA", .
 OW_P_KNIFE = .45             # exclusions for an offensive weapon among people with a knife crime
 PERMANENT_P, PERMANENT_P_OW = .05, .25
 
-# Faulty rows: (fault, canonical field); 2-4 per file, each a different fault.
+# Faulty rows: (fault, canonical field); 2-4 per file, each a different fault; the police file has
+# every kind.
 FAULTS = (("blank_record_id", "record_id"), ("dob_not_a_date", "dob"), ("dob_after_event", "dob"),
           ("event_date_not_a_date", "event_date"))
 POLICE_FAULTS = (*FAULTS, ("unknown_role", "role"))
@@ -199,7 +200,7 @@ NICKNAMES: dict[str, tuple[str, ...]] = {
     "Anthony": ("Tony", "Ant"), "Nicholas": ("Nick", "Nicky"), "Jonathan": ("Jon", "Jonny"),
     "Edward": ("Ed", "Eddie", "Ted"), "Richard": ("Rich", "Richie", "Dick"), "Stephen": ("Steve", "Stevie"),
     "Steven": ("Steve",), "Henry": ("Harry", "Hal"), "Oliver": ("Ollie",), "Jacob": ("Jake",), "Joshua": ("Josh",),
-    "Nathan": ("Nate", "Nat"), "Callum": ("Cal",), "Peter": ("Pete",), "Harvey": ("Harv",), "Charlie": ("Chaz",),
+    "Nathan": ("Nate", "Nat"), "Callum": ("Cal",), "Peter": ("Pete",), "Harvey": ("Harv",),
     "Elizabeth": ("Liz", "Beth", "Lizzie", "Betty"), "Rebecca": ("Becky", "Becca"), "Jessica": ("Jess", "Jessie"),
     "Katherine": ("Kate", "Katie", "Kath"), "Victoria": ("Vicky", "Tori"), "Samantha": ("Sam", "Sammy"),
     "Jennifer": ("Jenny", "Jen"), "Margaret": ("Maggie", "Peggy", "Meg"), "Abigail": ("Abbie", "Abi"),
@@ -532,6 +533,12 @@ def build_people(rng: np.random.Generator, crimes: Table, mentions: Table, geo: 
     v_age = np.where(v_age >= 0, v_age, np.clip(16 + rng.gamma(2.5, 8.0, len(v_urn)), 16, 90).astype(np.int64))
     v_on = crimes["recorded"][np.where(v_age_row >= 0, v_age_row, v_first)]
     dob[v_index] = dob_for_age(rng, v_on, v_age)
+    # Born no later than the first crime recorded under any of the person's URNs (a victim URN's
+    # age can come from a later crime than its first).
+    first_seen = dob.copy()
+    first_seen[:n_s] = crimes["recorded"][mentions["crime"][s_first]]
+    np.minimum.at(first_seen, v_index, crimes["recorded"][v_first])
+    dob = np.minimum(dob, first_seen)
 
     # Homes: suspects in their pool district, victims near their first crime.
     lsoa = np.empty(n, dtype=np.int64)
@@ -635,7 +642,7 @@ def police_records(rng: np.random.Generator, crimes: Table, mentions: Table, peo
     n = len(crime)
     return {"person": person, "event_date": crimes["recorded"][crime], "record_id": _ids("WXN", n, 8),
             "person_ref": urn, "crime_ref": crimes["crime_ref"][crime].astype(object), "role": written.astype(object),
-            "_role": role, "_crime": crime}
+            "_role": role, "_crime": crime, "_sex_unknown": is_victim & (crimes["victim_sex"][crime] == "U")}
 
 
 def youth_justice_records(rng: np.random.Generator, crimes: Table, mentions: Table, people: People,
@@ -821,13 +828,13 @@ class PeopleFile:
 
 def write_people_file(rng: np.random.Generator, dataset: str, records: Table, pop: Population, path: Path,
                       date_format: str = "iso") -> PeopleFile:
-    """Add the identity fields as the agency wrote them, plant 2-4 faulty rows and write the CSV."""
+    """Add the identity fields as the agency wrote them, plant the faulty rows and write the CSV."""
     idx, on = records["person"], records["event_date"]
     true = pop.at(idx, on)
     fields, flags = corrupt(rng, true["first"], true["surname"], true["dob"], true["sex"], true["postcode"],
                             true["address"], AGENCY_RATES[dataset], latest_dob=on)
-    if dataset == "people_police":  # the force writes U where the crime record has no victim sex
-        fields["sex"] = np.where(records.get("_sex_unknown", False), "U", fields["sex"]).astype(object)
+    if "_sex_unknown" in records:  # the force writes U where the crime record has no victim sex
+        fields["sex"] = np.where(records["_sex_unknown"], "U", fields["sex"]).astype(object)
     date_text = iso if date_format == "iso" else dmy
     out = {h: records[h] for h in HEADERS[dataset] if h in records}
     out |= {k: v for k, v in fields.items() if k != "dob"}
@@ -847,10 +854,11 @@ def write_people_file(rng: np.random.Generator, dataset: str, records: Table, po
 
 def _plant_faults(rng: np.random.Generator, dataset: str, out: Table, records: Table, on: np.ndarray,
                   date_format: str) -> list[dict]:
-    """Corrupt 2-4 rows, one different fault each; return the ground-truth entries (line: header = 1)."""
+    """Corrupt 2-4 rows (the police file: one row per fault kind), one different fault each; return
+    the ground-truth entries (line: header = 1)."""
     kinds = POLICE_FAULTS if dataset == "people_police" else FAULTS
     n = len(on)
-    k = min(int(rng.integers(2, 5)), n)
+    k = min(len(kinds) if dataset == "people_police" else int(rng.integers(2, 5)), n)
     rows = np.sort(rng.choice(n, k, replace=False)).tolist()
     picked = rng.permutation(len(kinds))[:k].tolist()
     fmt = (lambda y, m, d: f"{y:04d}-{m:02d}-{d:02d}") if date_format == "iso" else (
@@ -879,6 +887,8 @@ def _plant_faults(rng: np.random.Generator, dataset: str, out: Table, records: T
 
 @dataclass
 class PeopleResult:
+    """The written files, the truth CSV's row count and the "people" section of the ground truth."""
+
     files: list[PeopleFile]
     truth_rows: int
     ground_truth: dict
@@ -900,8 +910,6 @@ def write_people(out_dir: Path, rng: Rng, geo: Geography, streets: Streets, pool
         "people_probation": probation_records(rng(5), crimes, mentions, people, period[1]),
         "people_ed": ed_records(rng(6), crimes, people, attendances),
     }
-    police = records["people_police"]
-    police["_sex_unknown"] = (police["_role"] == "victim") & (crimes["victim_sex"][police["_crime"]] == "U")
     files = []
     for label, (dataset, table) in enumerate(records.items(), start=10):
         fmt = "dmy" if dataset == "people_education" else "iso"

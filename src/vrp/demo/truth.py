@@ -174,6 +174,8 @@ PERPETRATOR_ROLES = ("suspect", "offender")
 HKC_WEIGHTS = {"knife_possession": 4, "knife_enabled": 3, "yj_knife": 2, "school_weapon": 1, "ed_knife_injury": 0}
 HKC_POSSESSION_CODES = ("10D", "90")
 RFG_TOP = 20
+AGE_RULE = ("age = the highest age_at_event (from the row's written dob) among the person's qualifying rows on "
+            "their latest qualifying date; none known on that date: age_unknown (not eligible for hkc)")
 
 
 def crime_attributes(crimes: Table) -> dict[str, np.ndarray]:
@@ -212,12 +214,12 @@ def crime_attributes(crimes: Table) -> dict[str, np.ndarray]:
 def people_cohorts(events, as_at: str) -> dict:
     """The default cohorts (contract section 4) from a person-event history, in plain pandas.
 
-    Age rule for the age counts (and hkc's under-25 test): a person's age is the age_at_event of
-    their latest qualifying event that has one; when several such rows share that date, the lowest
-    age. People with no known age are counted as age_unknown (and are not eligible for hkc).
-    Qualifying events: repeat-sv - the SV perpetrator events in the 12-month window;
-    repeat-victims - the victim events of the repeated subgroups in the window; rfg - the events
-    scored; hkc - the scored inputs with a weight above 0 in the 24-month window."""
+    Age rule for the age counts (and hkc's under-25 test): a person's age is the highest
+    age_at_event among their qualifying rows on their latest qualifying date; with no known age on
+    that date it is unknown (counted as age_unknown, not eligible for hkc). Qualifying rows:
+    repeat-sv - their SV suspect/offender rows in the 12-month window; repeat-victims - all their
+    victim rows in the window; rfg - the rows scored; hkc - the rows of inputs with a weight above 0
+    in the 24-month window."""
     a = pd.Timestamp(as_at)
     start12 = a - pd.DateOffset(months=12) + pd.Timedelta(days=1)
     start24 = a - pd.DateOffset(months=24) + pd.Timedelta(days=1)
@@ -230,20 +232,20 @@ def people_cohorts(events, as_at: str) -> dict:
         "repeat-sv-perpetrators": _repeat_sv(in12(perp[perp["serious_violence"]])),
         "repeat-victims": _repeat_victims(in12(victim)),
         "rfg": _rfg(perp[perp["serious_violence"] | (perp["offence_group"] == VAP)], a),
-        "hkc": _hkc(e, a, start12),
+        "hkc": _hkc(e, start12),
     }
     overlap = set(in12(perp)["person_id"]) & set(in12(victim)["person_id"])
     cohorts["victim-offender-overlap"] = {"people": len(overlap)}
-    return {"as_at": as_at, "window_12_months": [str(start12.date()), str(a.date())],
+    return {"as_at": as_at, "age_rule": AGE_RULE, "window_12_months": [str(start12.date()), str(a.date())],
             "window_24_months": [str(start24.date()), str(a.date())], "cohorts": cohorts}
 
 
 def _latest_ages(rows) -> dict[str, int]:
-    """person_id -> age at the latest qualifying row with a known age (lowest on a tie)."""
-    known = rows[rows["age_at_event"].notna()]
-    known = known.sort_values(["person_id", "event_date", "age_at_event"], ascending=[True, False, True])
-    first = known.groupby("person_id", sort=True)["age_at_event"].first()
-    return {p: int(v) for p, v in first.items()}
+    """person_id -> the highest age_at_event on the person's latest qualifying date (absent when
+    none is known on that date)."""
+    latest = rows["event_date"].eq(rows.groupby("person_id")["event_date"].transform("max"))
+    oldest = rows[latest].groupby("person_id")["age_at_event"].max()
+    return {p: int(v) for p, v in oldest.items() if pd.notna(v)}
 
 
 def _with_ages(members: list[dict], rows) -> dict:
@@ -278,8 +280,7 @@ def _repeat_victims(victims) -> dict:
     members = {}
     for (p, subgroup), n in g.items():
         members.setdefault(p, {})[subgroup] = int(n)
-    qualifying = victims.merge(g.index.to_frame(index=False), on=["person_id", "offence_subgroup"])
-    return _with_ages([{"person": p, "subgroups": s} for p, s in sorted(members.items())], qualifying)
+    return _with_ages([{"person": p, "subgroups": s} for p, s in sorted(members.items())], victims)
 
 
 def gravity_band(harm: np.ndarray) -> np.ndarray:
@@ -315,39 +316,35 @@ def _rfg(rows, a) -> dict:
     return out
 
 
-def _hkc(e, a, start12) -> dict:
+def _hkc(e, start12) -> dict:
     """Habitual knife carrier index: weighted, recency-discounted knife inputs in the 24-month window;
     under-25s (age at their latest scored input) with score >= 6 are the high band."""
-    perp_rows = e[(e["source"] == "people_police") & e["role"].isin(PERPETRATOR_ROLES)]
-    perp = perp_rows.drop_duplicates(["person_id", "crime_ref"])  # a crime counts once per person
-    police_inputs = {"knife_possession": perp_rows["offence_code"].isin(HKC_POSSESSION_CODES),
-                     "knife_enabled": perp_rows["knife_enabled"].astype(bool)}
-    inputs = {
+    perp = e[(e["source"] == "people_police") & e["role"].isin(PERPETRATOR_ROLES)]
+    hits = {
         "knife_possession": perp[perp["offence_code"].isin(HKC_POSSESSION_CODES)],
         "knife_enabled": perp[perp["knife_enabled"]],
         "yj_knife": e[(e["source"] == "people_youth_justice") & e["knife_related"]],
         "school_weapon": e[(e["source"] == "people_education") & (e["reason"] == "OW")],
         "ed_knife_injury": e[(e["source"] == "people_ed") & (e["weapon"] == "knife_sharp")],
     }
-    parts, scored = [], []
-    for name, rows in inputs.items():
+    parts = []
+    for name, rows in hits.items():
+        if name in ("knife_possession", "knife_enabled"):
+            rows = rows.drop_duplicates(["person_id", "crime_ref"])  # a crime counts once per person
         factor = np.where(rows["event_date"] >= start12, 1.0, 0.5)
         parts.append(rows.assign(input=name, points=HKC_WEIGHTS[name] * factor))
-        if HKC_WEIGHTS[name] > 0:  # ages come from every scored row, a crime's duplicate rows included
-            scored.append(perp_rows[police_inputs[name]] if name in police_inputs else rows)
     every = pd.concat(parts, ignore_index=True)
     score = every.groupby("person_id")["points"].sum()
-    scored_rows = pd.concat(scored, ignore_index=True)
-    ages = _latest_ages(scored_rows)
-    high = [p for p, s in score.items() if s >= 6 and ages.get(p) is not None and ages[p] < 25]
+    scored_rows = pd.concat([rows for name, rows in hits.items() if HKC_WEIGHTS[name] > 0], ignore_index=True)
+    ages = _latest_ages(scored_rows)  # every scored row, a crime's duplicate rows included
+    eligible = {p for p, age in ages.items() if age < 25}
     counts = every.groupby(["person_id", "input"]).agg(count=("points", "size"), points=("points", "sum"))
     members = []
-    for p in sorted(high):
+    for p in sorted(p for p, s in score.items() if s >= 6 and p in eligible):
         components = {name: {"count": int(counts.loc[(p, name), "count"]) if (p, name) in counts.index else 0,
                              "points": float(counts.loc[(p, name), "points"]) if (p, name) in counts.index else 0.0}
                       for name in HKC_WEIGHTS}
         members.append({"person": p, "score": float(score[p]), "components": components})
-    eligible = {p for p, age in ages.items() if age < 25}
     bands = {"high": 0, "medium": 0, "low": 0}
     for p, s in score.items():
         if p in eligible and s > 0:

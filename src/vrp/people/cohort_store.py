@@ -32,6 +32,12 @@ DECISIONS = ("accept", "remove")
 TIERS = ("analyst", "partner")
 
 
+def rule_dirs(ws) -> list:
+    """The workspace's own cohort rules (cohorts/*.toml), when it has the folder."""
+    folder = ws.root / "cohorts"
+    return [folder] if folder.is_dir() else []
+
+
 def _days(ws, name: str, default: int) -> int:
     return int(ws.config.get("cohorts", {}).get(name, default))
 
@@ -64,8 +70,7 @@ def build(ws, rule_ids: list[str] | None = None, as_at: date | None = None, defi
     """Build the cohort lists; returns aggregates only (sizes, age shares, composition, overlap)."""
     today = today or date.today()
     purge_expired(ws, today)
-    rules = [get_rule(r, [ws.root / "cohorts"]) for r in rule_ids] if rule_ids else \
-        list(load_rules([ws.root / "cohorts"]).values())
+    rules = [get_rule(r, rule_dirs(ws)) for r in rule_ids] if rule_ids else list(load_rules(rule_dirs(ws)).values())
     history = build_history(ws, _sv_definition(ws, definition_id), harm_scheme)
     events = history.events
     as_at = as_at or (events["event_date"].max().date() if len(events) else today)
@@ -97,6 +102,7 @@ def _store(ws, rule, listed: pd.DataFrame, as_at: date, history, today: date, sc
                         summary=json.dumps({"listed": len(listed), "harm_scheme": history.harm_scheme}))
         session.add(run)
         session.flush()
+        run_id = run.id
         carried = 0
         for row in listed.itertuples(index=False):
             before = decided.get(row.person_id)
@@ -117,7 +123,7 @@ def _store(ws, rule, listed: pd.DataFrame, as_at: date, history, today: date, sc
         record(ws, "cohort build", f"cohort {rule.id} run {run.id}", "cohort rebuilt", rows=len(listed),
                detail={"rule_version": rule.version, "replaced_entries": len(old), "decisions_carried": carried},
                session=session)
-    return run.id, carried
+    return run_id, carried
 
 
 def _latest_run(session: Session, rule_id: str) -> CohortRun:

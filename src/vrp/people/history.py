@@ -83,7 +83,7 @@ def build_history(ws, definition: Definition, harm_scheme: str = "cchi-2023") ->
             raise VrpError("no person-level data loaded: run `vrp ingest people DATASET FILES` first")
         events = con.execute(" UNION ALL ".join(parts) + " ORDER BY person_id, event_date, record_key").df()
         person_tables = [d for d in ["people_police", *_OWN] if d in loaded]
-        unlinked = con.execute(" + ".join(
+        unlinked = con.execute("SELECT " + " + ".join(
             f"(SELECT count(*) FROM {d} WHERE record_key NOT IN (SELECT record_key FROM person_links))"
             for d in person_tables)).fetchone()[0]
         link_run = con.execute("SELECT max(link_run) FROM person_links").fetchone()[0]

@@ -53,7 +53,7 @@ def link_partners(ws, purpose: str | None, settings_name: str | None = None, thr
                   as_at: date | None = None, progress=None) -> dict:
     """Link every current person record across the partnership's datasets into stable person ids."""
     as_at = as_at or date.today()
-    settings = load_settings(settings_name, (ws.root / "linkage",)).with_threshold(
+    settings = load_settings(settings_name, tuple(d for d in [ws.root / "linkage"] if d.is_dir())).with_threshold(
         threshold or ws.config.get("linkage", {}).get("threshold"))
     people = read_identities(ws, purpose, action="link partners", detail={"settings": settings.id})
     if people.empty:

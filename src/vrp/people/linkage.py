@@ -209,7 +209,7 @@ def _name_comparison(col: str, other: str):
 
     return CustomComparison(output_column_name=col, comparison_levels=[
         cll.NullLevel(col),
-        cll.ExactMatchLevel(col).configure(tf_adjustment_column=col, tf_adjustment_weight=1.0),
+        cll.ExactMatchLevel(col, term_frequency_adjustments=True),
         cll.JaroWinklerLevel(col, 0.92),
         cll.JaroWinklerLevel(col, 0.8),
         cll.CustomLevel(f"{col}_l = {other}_r OR {other}_l = {col}_r", "swapped with " + other.replace("_", " ")),
@@ -282,10 +282,13 @@ def spark_session(workdir: Path):
     """A local Spark session (all cores, loopback only) with the checkpoint folder Splink needs. A
     national deployment points SPARK_REMOTE / its own session at a cluster instead."""
     from pyspark.sql import SparkSession
+    from splink.internals.spark.jar_location import similarity_jar_location
 
+    # Splink's string-similarity UDFs (Jaro-Winkler etc.) ship as a jar inside the wheel: no download.
     spark = (SparkSession.builder.master("local[*]").appName("vrp-linkage")
+             .config("spark.jars", similarity_jar_location())
              .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "8")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     checkpoint = workdir / "spark-checkpoints"
@@ -321,6 +324,8 @@ def link_records(records: pd.DataFrame, settings: LinkSettings | None = None, ba
             additional_columns_to_retain=["dataset"] if "dataset" in columns else [],
             source_dataset_column_name="dataset" if link_type != "dedupe_only" else None)
         inputs = prepared if link_type == "dedupe_only" else [g for _, g in prepared.groupby("dataset", sort=True)]
+        if model is not None:
+            model = with_parameters(splink_settings, model, "duckdb" if backend == "duckdb" else "spark")
         linker = Linker(inputs, model or splink_settings, _db_api(backend, Path(tmp)), set_up_basic_logging=False)
         if model is None:
             step("training")
@@ -339,6 +344,26 @@ def link_records(records: pd.DataFrame, settings: LinkSettings | None = None, ba
     clusters = clustered[["record_id", "cluster_id"]].astype("string")
     return LinkResult(clusters=clusters.sort_values("record_id", ignore_index=True), pairs=pairs, settings=settings,
                       backend=backend, model=model, seconds=seconds, comparisons_used=used)
+
+
+def with_parameters(settings_creator, model: dict, dialect: str) -> dict:
+    """Settings for this run's engine carrying a saved model's trained parameters (prior, m and u of
+    every level, matched by comparison and level position). The comparisons are rebuilt from the
+    settings file in the engine's own SQL dialect, so a model trained on DuckDB (say, on a sample)
+    can score a national run on Spark: Splink stores SQL in the dialect it was trained in."""
+    fresh = settings_creator.create_settings_dict(dialect)
+    saved = {c.get("output_column_name"): c for c in model.get("comparisons", [])}
+    for comparison in fresh["comparisons"]:
+        old = saved.get(comparison.get("output_column_name"))
+        if old is None or len(old["comparison_levels"]) != len(comparison["comparison_levels"]):
+            raise LinkageError(f"the saved model does not fit comparison {comparison.get('output_column_name')!r}: "
+                               "retrain (vrp link partners --retrain)")
+        for level, trained in zip(comparison["comparison_levels"], old["comparison_levels"]):
+            for key in ("m_probability", "u_probability"):
+                if key in trained:
+                    level[key] = trained[key]
+    fresh["probability_two_random_records_match"] = model["probability_two_random_records_match"]
+    return fresh
 
 
 def _train(linker, settings: LinkSettings, columns: set[str], max_u_pairs: float) -> None:
