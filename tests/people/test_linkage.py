@@ -64,3 +64,32 @@ def test_febrl4_link_only_f1_at_least_095(shared_data):
     scores = pairwise_scores(result.clusters["cluster_id"], truth)
     assert scores["true_pairs"] == 5000
     assert scores["f1"] >= 0.95 and scores["precision"] >= 0.99
+
+
+@pytest.fixture(scope="module")
+def small_people():
+    from vrp.demo.people import synthetic_people
+
+    return synthetic_people(400, seed=3).astype("string")
+
+
+def test_saved_model_gives_the_same_clusters(small_people):
+    records = small_people.drop(columns="person")
+    trained = link_records(records)
+    again = link_records(records, model=trained.model)
+    assert again.clusters.equals(trained.clusters)
+    scores = pairwise_scores(trained.clusters["cluster_id"], small_people.set_index("record_id").loc[
+        trained.clusters["record_id"], "person"].reset_index(drop=True))
+    assert scores["f1"] >= 0.9
+
+
+def test_spark_backend_in_local_mode_matches_duckdb(small_people):
+    """National-scale runs use Spark: a model trained on DuckDB scores the same records on a local
+    Spark session (Splink's similarity UDF jar from the wheel, no download) with identical clusters."""
+    records = small_people.drop(columns="person")
+    duck = link_records(records)
+    spark = link_records(records, backend="spark", model=duck.model)
+    assert spark.backend == "spark"
+    merged = duck.clusters.merge(spark.clusters, on="record_id")
+    assert len(merged) == len(records)
+    assert pairwise_scores(merged["cluster_id_x"], merged["cluster_id_y"])["f1"] == 1.0

@@ -4,7 +4,9 @@ generate demo partner files -> init a workspace -> ingest reference data, force 
 records, ED assault attendances, hospital admissions and police.uk files -> classify -> quality
 report -> summary counts -> outcome measures (analyst and partner tiers), SPC data and charts ->
 hotspots (selection as GeoPackage, Gi* for every cell, concentration, forecast backtest,
-stability, near repeats).
+stability, near repeats) -> person-level files from five agencies -> linkage into person ids
+(checked against the ground truth) -> safeguarded cohorts (aggregates, one audited list read) ->
+the audit log.
 Prints where everything is.
 """
 from __future__ import annotations
@@ -74,6 +76,18 @@ def main(base: Path) -> None:
          "--period-months", "6", "--top", "0.01", "--cell", "250", *w)
     save(out, "near_repeats_2025.json", "hotspots", "knox", "--from", "2025-01", "--to", "2025-12",
          "--space-bands", "0,100,200,400", "--time-bands", "0,7,14,28", *w)
+    for path in manifest["people"]:
+        mapping = ["--mapping", manifest["people_mapping"]] if Path(path).stem == "people_education" else []
+        vrp("ingest", "people", Path(path).stem, path, *mapping, *w)
+    links = json.loads(save(out, "person_links.json", "link", "partners", "--purpose", "demo: link partner records",
+                            "--as-at", "2025-12-31", "--truth", manifest["people_truth"], *w).read_text())
+    q = links["quality"]["pairwise"]
+    print(f"  {links['records']:,} records -> {links['people']:,} people; against the ground truth: precision "
+          f"{q['precision']:.4f}, recall {q['recall']:.4f}, F1 {q['f1']:.4f}")
+    vrp("cohorts", "build", "--as-at", "2025-12-31", *w)
+    save(out, "cohorts_partner_tier.json", "cohorts", "summary", "--tier", "partner", *w)
+    vrp("cohorts", "show", "hkc", "--purpose", "demo: multi-agency knife crime panel", *w)
+    vrp("audit", *w)
     print(f"\nDemo finished.\n  partner files: {files}\n  workspace:     {ws}  (try: vrp status --workspace {ws})\n"
           f"  outputs:       {out}")
 
