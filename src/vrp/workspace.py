@@ -96,7 +96,8 @@ class Workspace:
 
     @property
     def key_path(self) -> Path:
-        return self.root / "secrets" / "pseudonym.key"
+        """$VRP_KEY_FILE (a deployment mounts the key from its secret store), else secrets/."""
+        return Path(os.environ.get("VRP_KEY_FILE") or self.root / "secrets" / "pseudonym.key")
 
     @property
     def identifiable_dir(self) -> Path:

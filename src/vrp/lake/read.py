@@ -88,7 +88,7 @@ def connect(ws) -> duckdb.DuckDBPyConnection:
     for dataset, files in by_dataset.items():
         listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         con.execute(f"CREATE VIEW {dataset} AS SELECT * FROM read_parquet([{listing}], union_by_name = true, hive_partitioning = false)")
-    con.execute(f"CREATE TABLE _loaded(dataset VARCHAR)")
+    con.execute("CREATE TABLE _loaded(dataset VARCHAR)")
     if by_dataset:
         con.executemany("INSERT INTO _loaded VALUES (?)", [[d] for d in by_dataset])
     return con

@@ -68,7 +68,7 @@ def link_partners(ws, purpose: str | None, settings_name: str | None = None, thr
     links, changes = assign_person_ids(clusters, previous_links(ws))
     links = links.merge(people[["record_key", "dataset"]], on="record_key")
     run_uuid = uuid.uuid4().hex
-    report = quality_report(people, links, result, truth)
+    report = quality_report(people, links, result, truth, as_at)
     summary = {"link_run": run_uuid, "as_at": as_at.isoformat(), "settings": f"{settings.id} v{settings.version}",
                "threshold": settings.threshold, "backend": backend, "model": "reused" if model else "trained",
                "records": len(links), "people": changes["people"], "by_dataset": _by_dataset(links),
@@ -100,12 +100,12 @@ def _write(ws, links: pd.DataFrame, run_uuid: str, as_at: date, settings, backen
                             model=json.dumps(model), summary=json.dumps(summary, default=str)))
 
 
-def quality_report(people: pd.DataFrame, links: pd.DataFrame, result, truth: Path | None) -> dict:
-    """Match-weight distribution and rates by age band, sex and agency; with a truth file
-    (dataset, record_id, person), pairwise precision, recall and F1 and error rates by group."""
+def quality_report(people: pd.DataFrame, links: pd.DataFrame, result, truth: Path | None, as_at: date) -> dict:
+    """Match-weight distribution and rates by age band (at the as-at date), sex and agency; with a
+    truth file (dataset, record_id, person), pairwise precision, recall and F1 and error rates by group."""
     frame = people.merge(links[["record_key", "person_id"]], on="record_key")
     dob = pd.to_datetime(frame["dob"], errors="coerce")
-    groups = {"age_band": age_band((pd.Timestamp.today() - dob).dt.days / 365.25),
+    groups = {"age_band": age_band(((pd.Timestamp(as_at) - dob).dt.days / 365.25).floordiv(1)),
               "sex": frame["sex"], "agency": frame["dataset"]}
     report = {"match_weights": weight_histogram(result.pairs),
               "link_rates": [row for name, g in groups.items() for row in link_rates_by(g, frame["person_id"], name)]}
