@@ -11,11 +11,11 @@ import pyarrow.compute as pc
 from pyproj import Transformer
 
 from vrp.definitions.offences import is_known_offence_code, knife_collection_codes, normalise_offence_code
-from vrp.errors import InputError
 from vrp.ingest.checks import Check, apply_checks, blank, null_if_blank, out_of_range, parse_number
 from vrp.ingest.files import read_header
 from vrp.ingest.load import ingest_files
-from vrp.ingest.mapping import REQUIRED, Mapping, coded_column, load_mapping, mapped_column, required_date
+from vrp.ingest.mapping import (REQUIRED, Mapping, check_mapped_header, coded_column, load_mapping, mapped_column,
+                                required_date)
 from vrp.ingest.values import Invalid, map_distinct, pseudonymiser, strict_datetime
 
 SCHEMA = pa.schema([
@@ -143,18 +143,7 @@ def _pseudonymise_list(raw: pa.Array, pseudonymise) -> pa.Array:
 
 
 def header_checker(mapping: Mapping):
-    def check(path: Path, header: list[str]) -> None:
-        if len(set(header)) != len(header):
-            dup = next(h for h in header if header.count(h) > 1)
-            raise InputError(path, f"column '{dup}' appears twice in the header", line=1, field=dup)
-        for name in REQUIRED:
-            if mapping.header_for(name) is None:
-                raise InputError(path, f"mapping '{mapping.name}' gives no column for required field '{name}'")
-        for canonical, column in mapping.columns.items():
-            if column not in header and (not mapping.lenient or canonical in REQUIRED):
-                raise InputError(path, f"header has no column '{column}' (mapped to {canonical}); "
-                                       f"it has: {', '.join(header)}", line=1, field=column)
-    return check
+    return partial(check_mapped_header, mapping=mapping, required=REQUIRED)
 
 
 def ingest_police_extract(ws, paths: list[Path], mapping_name: str | None = None, as_at: date | None = None,
