@@ -122,12 +122,17 @@ def quality_report(people: pd.DataFrame, links: pd.DataFrame, result, truth: Pat
     return report
 
 
-def read_truth(path: Path) -> pd.DataFrame:
-    """Ground truth or clerical labels: dataset, record_id, person (the true person of each record)."""
+def _read_csv(path: Path, **options) -> pd.DataFrame:
+    """A CSV of strings, or a one-line error naming the file."""
     try:
-        labels = pd.read_csv(path, dtype="string")
+        return pd.read_csv(path, dtype="string", **options)
     except (OSError, ValueError) as exc:
         raise InputError(path, f"cannot be read as CSV ({exc})") from None
+
+
+def read_truth(path: Path) -> pd.DataFrame:
+    """Ground truth or clerical labels: dataset, record_id, person (the true person of each record)."""
+    labels = _read_csv(path)
     missing = {"dataset", "record_id", "person"} - set(labels.columns)
     if missing:
         raise InputError(path, f"truth file needs columns dataset, record_id, person (missing {', '.join(sorted(missing))})",
@@ -139,10 +144,7 @@ def read_truth(path: Path) -> pd.DataFrame:
 
 
 def read_person_csv(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
-    except (OSError, ValueError) as exc:
-        raise InputError(path, f"cannot be read as CSV ({exc})") from None
+    frame = _read_csv(path, keep_default_na=False, na_values=[""])
     if "record_id" not in frame.columns:
         raise InputError(path, f"header has no record_id column; it has: {', '.join(frame.columns)}", line=1)
     blank = frame["record_id"].isna()
@@ -170,9 +172,7 @@ def dedupe_file(path: Path, out: Path, settings_name: str | None = None, thresho
     settings = load_settings(settings_name).with_threshold(threshold)
     columns = ["record_id"] + [c for c in PERSON_COLUMNS if c in frame.columns and c not in ("person_key", "dataset")]
     result = link_records(frame[columns], settings, backend=backend, progress=progress)
-    earlier = None
-    if previous is not None:
-        earlier = read_person_csv_ids(previous)
+    earlier = read_person_csv_ids(previous) if previous is not None else None
     links, changes = assign_person_ids(result.clusters.rename(columns={"record_id": "record_key"}), earlier)
     links = links.rename(columns={"record_key": "record_id"})
     ordered = frame[["record_id"]].merge(links, on="record_id", how="left")
@@ -190,10 +190,7 @@ def dedupe_file(path: Path, out: Path, settings_name: str | None = None, thresho
 
 
 def read_person_csv_ids(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype="string")
-    except (OSError, ValueError) as exc:
-        raise InputError(path, f"cannot be read as CSV ({exc})") from None
+    frame = _read_csv(path)
     if not {"record_id", "person_id"} <= set(frame.columns):
         raise InputError(path, "an earlier output needs columns record_id, person_id", line=1)
     return frame.rename(columns={"record_id": "record_key"})[["record_key", "person_id"]]

@@ -422,9 +422,3 @@ def _refine_prior(linker, total_pairs: float, rounds: int = 3) -> None:
         if not expected or not total_pairs:
             return
         settings._probability_two_random_records_match = float(min(max(expected / total_pairs, 1e-12), 0.5))
-
-
-def cluster_table(result: LinkResult) -> pd.DataFrame:
-    """record_id, cluster_id and cluster size: what `vrp link dedupe` writes."""
-    sizes = result.clusters.groupby("cluster_id")["record_id"].transform("size")
-    return result.clusters.assign(cluster_size=sizes)
