@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 import duckdb
 
-from vrp.datafile import read_toml
+from vrp.datafile import data_file_sources, read_toml
 from vrp.definitions.offences import is_known_offence_code, normalise_offence_code
 
 
@@ -298,18 +298,10 @@ def load_definitions(extra_dirs: Iterable[str | Path] = ()) -> dict[str, Definit
     Ids are unique across all of them: a user file reusing a shipped id is an error rather than a
     silent override, so a figure labelled `hips-sv` always means the shipped (versioned) rules.
     """
-    shipped = resources.files("vrp.definitions").joinpath("data")
-    sources: list[tuple[Path, str | None]] = [
-        (Path(str(f)), f.read_text(encoding="utf-8"))
-        for f in sorted(shipped.iterdir(), key=lambda f: f.name) if f.name.endswith(".toml")
-    ]
-    for extra in map(Path, extra_dirs):
-        if extra.is_dir():
-            sources += [(p, None) for p in sorted(extra.glob("*.toml"))]
-        elif extra.is_file():
-            sources.append((extra, None))
-        else:
-            raise DefinitionError(f"{extra}: no such definitions directory")
+    def missing(extra: Path) -> NoReturn:
+        raise DefinitionError(f"{extra}: no such definitions directory")
+
+    sources = data_file_sources(resources.files("vrp.definitions").joinpath("data"), extra_dirs, missing)
     found: dict[str, Definition] = {}
     for path, text in sources:
         defn = _parse(text, path) if text is not None else load_definition(path)

@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
-from vrp.datafile import read_toml
+from vrp.datafile import data_file_sources, read_toml
 from vrp.definitions.offences import is_known_offence_code, normalise_offence_code
 from vrp.errors import VrpError
 
@@ -274,20 +274,13 @@ def load_rules(extra_dirs: Iterable[str | Path] = ()) -> dict[str, CohortRule]:
     not a silent override, so entries stamped `hkc` version 1 always mean the shipped rule. A local
     variant takes its own id (e.g. `hkc-local`).
     """
-    shipped = resources.files("vrp.people").joinpath("data", "cohorts")
+    def missing(extra: Path) -> NoReturn:
+        raise CohortRuleError(f"{extra}: no such cohort-rule directory")
+
     found: dict[str, CohortRule] = {}
-    for entry in sorted(shipped.iterdir(), key=lambda f: f.name):
-        if entry.name.endswith(".toml"):
-            _add(found, parse_rule(entry.read_text(encoding="utf-8"), entry.name))
-    for extra in map(Path, extra_dirs):
-        if extra.is_dir():
-            paths = sorted(extra.glob("*.toml"))
-        elif extra.is_file():
-            paths = [extra]
-        else:
-            raise CohortRuleError(f"{extra}: no such cohort-rule directory")
-        for p in paths:
-            _add(found, load_rule(p))
+    shipped = resources.files("vrp.people").joinpath("data", "cohorts")
+    for path, text in data_file_sources(shipped, extra_dirs, missing):
+        _add(found, parse_rule(text, path.name) if text is not None else load_rule(path))
     return found
 
 
