@@ -858,6 +858,31 @@ def audit(workspace: WorkspaceOpt = None, action: Annotated[Optional[str], typer
     console.print(_table([{k: v for k, v in r.items() if k != "detail"} for r in rows], title="Audit log"))
 
 
+@app.command()
+def sna(out: Annotated[Path, typer.Option("--out", help="Folder to write index.html, districts/*.html and sna.pdf into.")],
+        start: FromOpt = None, end: ToOpt = None,
+        definition: Annotated[Optional[str], typer.Option("--definition", help="Serious-violence definition id (default: the first in use whose data are loaded).")] = None,
+        pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write sna.pdf.")] = True,
+        workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
+    """Write the Strategic Needs Assessment: partnership overview and a chapter per district, HTML and PDF."""
+    from vrp.reports.write import write_sna
+
+    ws = _workspace(workspace)
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
+                        transient=True, disable=not err.is_terminal)
+    with progress:
+        task = progress.add_task("strategic needs assessment", total=None)
+        paths = write_sna(ws, out, start, end, definition, lambda label: progress.update(task, description=label), pdf)
+    files = [paths["index"], *paths["districts"], *([paths["pdf"]] if "pdf" in paths else [])]
+    if json_:
+        _print_json({"index": str(paths["index"]), "districts": [str(p) for p in paths["districts"]],
+                     "pdf": str(paths["pdf"]) if "pdf" in paths else None})
+        return
+    console.print(f"Strategic Needs Assessment written ({len(paths['districts'])} district chapters):")
+    for f in files:
+        console.print(f"  {f}", highlight=False)
+
+
 def _fmt(v) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 

@@ -1,0 +1,16 @@
+"""A figure as the report needs it: inline SVG, its alt text and the table behind it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Figure:
+    """`svg` is one standalone <svg> element (ids prefixed so several can share a page); `alt`
+    says what it shows with numbers; `table`/`columns` are the data behind it, rounded for display,
+    printed beside the figure so nothing is only in a picture."""
+
+    svg: str
+    alt: str
+    table: list[dict] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
