@@ -876,11 +876,11 @@ def sna(out: Annotated[Path, typer.Option("--out", help="Folder to write index.h
     files = [paths["index"], *paths["districts"], *([paths["pdf"]] if "pdf" in paths else [])]
     if json_:
         _print_json({"index": str(paths["index"]), "districts": [str(p) for p in paths["districts"]],
-                     "pdf": str(paths["pdf"]) if "pdf" in paths else None})
+                     "pdf": str(paths["pdf"]) if "pdf" in paths else None, "pdf_pages": paths.get("pages")})
         return
     console.print(f"Strategic Needs Assessment written ({len(paths['districts'])} district chapters):")
     for f in files:
-        console.print(f"  {f}", highlight=False)
+        console.print(f"  {f}" + (f"  ({paths['pages']} pages)" if f == paths.get("pdf") else ""), highlight=False)
 
 
 def _fmt(v) -> str:

@@ -376,7 +376,7 @@ def _class_labels(breaks: list[float], value_format: str, present: list[float]) 
     labels = ["0" if breaks[0] == 0 and min(present, default=0) >= 0 else f"up to {fmt(breaks[0])}"]
     for lower, upper in zip(breaks, breaks[1:]):
         if whole:
-            labels.append(f"{fmt(lower + 1)} – {fmt(upper)}")
+            labels.append(fmt(upper) if lower + 1 == upper else f"{fmt(lower + 1)} – {fmt(upper)}")
         else:
             labels.append(f"up to {fmt(upper)}" if labels[-1] == "0" else f"{fmt(lower)} – {fmt(upper)}")
     labels.append(f"{fmt(breaks[-1] + 1)} and over" if whole else f"over {fmt(breaks[-1])}")

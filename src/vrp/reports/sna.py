@@ -463,8 +463,12 @@ def assemble(ws, start: str | None = None, end: str | None = None, definition_id
     areas = area_list(con, ws, scope.dataset)
     districts = [a for a in areas if a.level == "district"]
     codes = [d.code for d in districts]
-    lsoas_of = {d.code: [a.code for a in areas if a.level == "lsoa" and a.parent == d.code] for d in districts}
     pops = populations(con)
+    # A lookup holding two LSOA vintages lists codes that no longer exist; places are the LSOAs of
+    # the population's vintage (and any a record names), so retired codes do not pad the zeros.
+    used = set(frame["lsoa_code"].dropna())
+    lsoas_of = {d.code: [a.code for a in areas if a.level == "lsoa" and a.parent == d.code
+                         and (not pops or a.code in pops or a.code in used)] for d in districts}
     pop_of = {d: (sum(pops.get(c, 0) for c in lsoas_of[d]) or None) for d in codes}
     pop_of[PARTNERSHIP] = sum(v or 0 for v in pop_of.values()) or None
     step("volumes, trends and profiles")

@@ -333,8 +333,9 @@ def _write(out: Path, context: dict, pdf: bool) -> dict:
         from weasyprint import HTML
 
         printable = env.get_template("print.html").render(**context, page="print", root="")
-        HTML(string=printable, base_url=str(staging)).write_pdf(staging / "sna.pdf")
-        paths["pdf"] = out / "sna.pdf"
+        document = HTML(string=printable, base_url=str(staging)).render()
+        document.write_pdf(staging / "sna.pdf")
+        paths["pdf"], paths["pages"] = out / "sna.pdf", len(document.pages)
     _replace(staging, out)
     return paths
 
