@@ -6,7 +6,7 @@ report -> summary counts -> outcome measures (analyst and partner tiers), SPC da
 hotspots (selection as GeoPackage, Gi* for every cell, concentration, forecast backtest,
 stability, near repeats) -> person-level files from five agencies -> linkage into person ids
 (checked against the ground truth) -> safeguarded cohorts (aggregates, one audited list read) ->
-the audit log.
+the audit log -> the Strategic Needs Assessment (HTML and PDF) with the analyst's recommendations.
 Prints where everything is.
 """
 from __future__ import annotations
@@ -88,8 +88,28 @@ def main(base: Path) -> None:
     save(out, "cohorts_partner_tier.json", "cohorts", "summary", "--tier", "partner", *w)
     vrp("cohorts", "show", "hkc", "--purpose", "demo: multi-agency knife crime panel", *w)
     vrp("audit", *w)
+    recommendations = ws / "sna" / "recommendations.md"
+    recommendations.parent.mkdir(exist_ok=True)
+    recommendations.write_text(RECOMMENDATIONS, encoding="utf-8")
+    report = json.loads(vrp("sna", "--out", str(out / "sna"), *w, "--json", capture=True))
     print(f"\nDemo finished.\n  partner files: {files}\n  workspace:     {ws}  (try: vrp status --workspace {ws})\n"
-          f"  outputs:       {out}")
+          f"  outputs:       {out}\n\nStrategic Needs Assessment:\n  HTML: {report['index']}\n"
+          f"        {len(report['districts'])} district chapters in {Path(report['index']).parent / 'districts'}\n"
+          f"  PDF:  {report['pdf']} ({report['pdf_pages']} pages)")
+
+
+# What an analyst writes in WORKSPACE/sna/recommendations.md; `vrp sna` merges it into the report.
+RECOMMENDATIONS = """\
+These recommendations are the demo analyst's, written in `sna/recommendations.md` in the workspace
+and merged into the report by `vrp sna`.
+
+1. **Focus place-based work on the persistent hotspot cells** listed in each district chapter:
+   agree patrol dosage with police tasking and review it against the next quarter's figures.
+2. **Commission detached youth work where victims under 25 are concentrated**, and review the
+   under-25 share each quarter against this assessment's baseline.
+3. **Close the data gaps named in this report**: agree sharing of ED (ISTV) data from every
+   department and a routine person-level extract for the cohort work.
+"""
 
 
 if __name__ == "__main__":
