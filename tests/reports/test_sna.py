@@ -159,6 +159,11 @@ def test_partners_never_see_a_small_count(demo):
                     assert n == 0 or n >= 5, path
     small = [r for c in demo["content"]["chapters"] for r in c["mix"]["rows"] if r["count"] is None]
     assert all(r["share"] is None for r in small)
+    for chapter in demo["content"]["chapters"]:  # area totals shown alike in every breakdown
+        total = chapter["volume"]["count"]
+        assert total is not None
+        assert chapter["mix"]["total"] == chapter["victims"]["ages"]["total"] == chapter["victims"]["sexes"]["total"] \
+            == chapter["locations"]["total"] == total
 
 
 class _Refs(HTMLParser):
