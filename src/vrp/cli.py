@@ -863,11 +863,14 @@ def sna(out: Annotated[Path, typer.Option("--out", help="Folder to write index.h
         start: FromOpt = None, end: ToOpt = None,
         definition: Annotated[Optional[str], typer.Option("--definition", help="Serious-violence definition id (default: the first in use whose data are loaded).")] = None,
         pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write sna.pdf.")] = True,
+        as_at: Annotated[Optional[str], typer.Option("--as-at", help="Use the data as they stood on this date, YYYY-MM-DD (a past report, made again).")] = None,
         workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
     """Write the Strategic Needs Assessment: partnership overview and a chapter per district, HTML and PDF."""
+    from dataclasses import replace
+
     from vrp.reports.write import write_sna
 
-    ws = _workspace(workspace)
+    ws = replace(_workspace(workspace), as_at=_as_at(as_at))
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
                         transient=True, disable=not err.is_terminal)
     with progress:

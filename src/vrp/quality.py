@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from vrp.definitions.offences import knife_collection_codes
 from vrp.lake.read import loaded_datasets
 from vrp.query import CRIME_DATASETS, KEY_COLUMN, open_lake
-from vrp.store import QuarantineRow, SourceFile
+from vrp.store import IngestRun, QuarantineRow, SourceFile
 
 LSOA_PATTERN = r"^[EW]0\d{7}$"
 
@@ -145,17 +145,23 @@ def find_anomalies(series: str, counts: list[int], months: list[str], z_limit: f
 
 
 def _quarantine_checks(ws) -> list[dict]:
+    """Rows held back per dataset, over the files loaded by the as-at date when one is set."""
+    files = select(SourceFile.id).join(IngestRun, SourceFile.run_id == IngestRun.id)
+    if ws.as_at is not None:
+        files = files.where(IngestRun.as_at <= ws.as_at)
     with Session(ws.engine) as session:
         rows = session.execute(
             select(SourceFile.dataset, func.count(QuarantineRow.id))
-            .join(QuarantineRow, QuarantineRow.file_id == SourceFile.id, isouter=True).group_by(SourceFile.dataset)
+            .join(QuarantineRow, QuarantineRow.file_id == SourceFile.id, isouter=True)
+            .where(SourceFile.id.in_(files)).group_by(SourceFile.dataset)
         ).all()
         reasons = session.execute(
             select(SourceFile.dataset, QuarantineRow.field, func.count())
-            .join(SourceFile, QuarantineRow.file_id == SourceFile.id)
+            .join(SourceFile, QuarantineRow.file_id == SourceFile.id).where(SourceFile.id.in_(files))
             .group_by(SourceFile.dataset, QuarantineRow.field).order_by(func.count().desc())
         ).all()
-        totals = dict(session.execute(select(SourceFile.dataset, func.sum(SourceFile.rows_in)).group_by(SourceFile.dataset)).all())
+        totals = dict(session.execute(select(SourceFile.dataset, func.sum(SourceFile.rows_in))
+                                      .where(SourceFile.id.in_(files)).group_by(SourceFile.dataset)).all())
     out = []
     for dataset, n in rows:
         ex = [{"field": f, "rows": c} for d, f, c in reasons if d == dataset][:5]

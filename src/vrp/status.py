@@ -1,7 +1,7 @@
 """What the workspace holds (`vrp status`): datasets, periods, rows and as-at dates."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from vrp.lake import current_snapshots
@@ -10,13 +10,18 @@ from vrp.store import Dataset, IngestRun, QuarantineRow, Snapshot
 
 def workspace_status(ws) -> dict:
     current = current_snapshots(ws)
+    # As at a date, only the runs (and their snapshots and quarantine) of that date or before count.
+    known = (IngestRun.as_at <= ws.as_at) if ws.as_at is not None else true()
     with Session(ws.engine) as session:
         register = {d.name: d for d in session.scalars(select(Dataset))}
-        all_snaps = dict(session.execute(select(Snapshot.dataset, func.count()).group_by(Snapshot.dataset)).all())
-        runs = dict(session.execute(select(IngestRun.dataset, func.count()).group_by(IngestRun.dataset)).all())
+        all_snaps = dict(session.execute(select(Snapshot.dataset, func.count()).join(IngestRun, Snapshot.run_id == IngestRun.id)
+                                         .where(known).group_by(Snapshot.dataset)).all())
+        runs = dict(session.execute(select(IngestRun.dataset, func.count()).where(known).group_by(IngestRun.dataset)).all())
         quarantined = dict(session.execute(
-            select(IngestRun.dataset, func.count(QuarantineRow.id)).join(QuarantineRow).group_by(IngestRun.dataset)).all())
-        last_run = dict(session.execute(select(IngestRun.dataset, func.max(IngestRun.finished_at)).group_by(IngestRun.dataset)).all())
+            select(IngestRun.dataset, func.count(QuarantineRow.id)).join(QuarantineRow).where(known)
+            .group_by(IngestRun.dataset)).all())
+        last_run = dict(session.execute(select(IngestRun.dataset, func.max(IngestRun.finished_at)).where(known)
+                                        .group_by(IngestRun.dataset)).all())
     datasets = []
     for name, info in sorted(register.items()):
         snaps = [s for s in current if s.dataset == name]

@@ -17,6 +17,7 @@ import os
 import secrets
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -77,6 +78,9 @@ retention_days = 365
 class Workspace:
     root: Path
     config: dict = field(default_factory=dict)
+    # Read the lake as it stood on this date: only snapshots loaded with an as-at date on or before
+    # it count (`dataclasses.replace(ws, as_at=d)`), so a past report can be made again exactly.
+    as_at: date | None = None
 
     @property
     def lake(self) -> Path:

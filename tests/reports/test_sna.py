@@ -214,7 +214,7 @@ def test_report_content_and_pdf(demo):
     assert "<h2>Priority 1: knife crime in Portwell</h2>" in index and "<em>detached youth work</em>" in index
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index  # the analyst's file cannot inject markup
     assert re.search(r"\d+(\.\d)?% of serious violence occurred in \d+\.\d% of small areas", index)
-    assert "hips-sv v" in index and "Inputs (SHA-256)" in index and "vrp sna --out DIR --from 2025-01 --to 2025-12" in index
+    assert "hips-sv v" in index and "Inputs (SHA-256)" in index and "vrp sna --out DIR --from 2025-01 --to 2025-12 --definition hips-sv --as-at " in index
     assert 'role="img"' in index and index.count("<svg") >= 8
     pdf = demo["paths"]["pdf"]
     assert pdf.read_bytes()[:5] == b"%PDF-" and demo["paths"]["pages"] >= 20
@@ -245,3 +245,32 @@ def test_police_uk_only_workspace_says_what_it_cannot_show(demo, tmp_path):
                  "Force crime extract not loaded"):
         assert text in index, text
     assert "victims whose age was recorded" not in index
+
+
+def test_a_past_report_is_made_again_exactly_with_as_at(demo, tmp_path):
+    """Acceptance check 10: after the force revises its extract, `--as-at` the first load's date
+    gives the first report byte for byte; without it the revision shows."""
+    from datetime import date
+
+    m = demo["manifest"]
+    ws = init_workspace(tmp_path / "ws", "Wessex VRP")
+    ingest_lsoa_lookup(ws, m.lsoa_lookup, as_at=date(2026, 1, 31))
+    ingest_population(ws, m.population, as_at=date(2026, 1, 31))
+    ingest_police_extract(ws, m.extracts, str(m.mapping), as_at=date(2026, 1, 31))
+    first = write_sna(ws, tmp_path / "first", pdf=False)
+    latest = sorted(m.extracts)[-1]
+    lines = Path(latest).read_text(encoding="utf-8").splitlines(keepends=True)
+    revised = tmp_path / "revised" / Path(latest).name
+    revised.parent.mkdir()
+    revised.write_text("".join(lines[:1] + lines[1:][::2]), encoding="utf-8")  # half the year's crimes withdrawn
+    ingest_police_extract(ws, [revised], str(m.mapping), as_at=date(2026, 2, 28))
+    run = lambda out, *extra: CliRunner().invoke(app, ["sna", "--out", str(tmp_path / out), "--no-pdf",  # noqa: E731
+                                                       "--workspace", str(ws.root), *extra])
+    assert run("again", "--as-at", "2026-01-31").exit_code == 0
+    assert run("now").exit_code == 0
+    pages = [first["index"], *first["districts"]]
+    for page in pages:
+        relative = page.relative_to(tmp_path / "first")
+        assert (tmp_path / "again" / relative).read_bytes() == page.read_bytes(), relative
+    now = (tmp_path / "now" / "index.html").read_text(encoding="utf-8")
+    assert now != first["index"].read_text(encoding="utf-8") and "data as at 2026-02-28" in now

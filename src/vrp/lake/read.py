@@ -59,7 +59,8 @@ HINTS = {
 
 
 def current_snapshots(ws, dataset: str | None = None) -> list[Snapshot]:
-    """Per (dataset, source, period), the snapshot with the latest as-at date (then the latest run)."""
+    """Per (dataset, source, period), the snapshot with the latest as-at date (then the latest run),
+    among those loaded on or before `ws.as_at` when the workspace is read as at a date."""
     with Session(ws.engine) as session:
         ranked = select(
             Snapshot.id,
@@ -70,6 +71,8 @@ def current_snapshots(ws, dataset: str | None = None) -> list[Snapshot]:
         )
         if dataset:
             ranked = ranked.where(Snapshot.dataset == dataset)
+        if ws.as_at is not None:
+            ranked = ranked.where(Snapshot.as_at <= ws.as_at)
         sub = ranked.subquery()
         rows = session.scalars(
             select(Snapshot).join(sub, Snapshot.id == sub.c.id).where(sub.c.rank == 1)

@@ -21,7 +21,7 @@ import shapely
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markdown_it import MarkdownIt
 
-from vrp.lake.read import DATASET_INFO, loaded_datasets
+from vrp.lake.read import DATASET_INFO, current_snapshots, loaded_datasets
 from vrp.measures.catalogue import workspace_measures
 from vrp.measures.compute import PARTNERSHIP
 from vrp.places.events import area_polygons
@@ -294,7 +294,7 @@ def write_sna(ws, out: Path, start: str | None = None, end: str | None = None, d
                   "input_hash": input_hash(ws, extra), "sdc_rule": scope.rule.id if scope.protect else None,
                   "sdc_text": scope.rule.describe() if scope.protect else None, "tier": "partner",
                   "measure_versions": measure_versions, "dataset": scope.dataset,
-                  "command": _command(scope)}
+                  "command": _command(ws, scope)}
     chapters = content["chapters"]
     for ch in chapters:
         h = hot.get(ch["code"])
@@ -359,9 +359,12 @@ def _replace(staging: Path, out: Path) -> None:
         os.replace(staging, out)
 
 
-def _command(scope) -> str:
-    """The command that writes this report again from the same workspace."""
-    return f"vrp sna --out DIR --from {scope.start} --to {scope.end} --definition {scope.definition.id}"
+def _command(ws, scope) -> str:
+    """The command that writes this report again from the same workspace, even after later loads:
+    `--as-at` the newest snapshot it read."""
+    newest = max((s.as_at for s in current_snapshots(ws)), default=None)
+    return (f"vrp sna --out DIR --from {scope.start} --to {scope.end} --definition {scope.definition.id}"
+            + (f" --as-at {newest.isoformat()}" if newest else ""))
 
 
 def _cohorts(ws) -> list[dict] | None:
