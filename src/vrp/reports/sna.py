@@ -41,7 +41,6 @@ AGE_BANDS = [(0, 9, "0-9"), (10, 14, "10-14"), (15, 17, "15-17"), (18, 24, "18-2
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 HOTSPOT_CELL = 250.0  # metres: the usual GRIP hot-spot cell
-HOTSPOTS = 20         # top cells drawn on the partnership map
 PER = 1_000           # rates per 1,000 residents in the SNA's own tables (measures keep their own)
 
 

@@ -8,7 +8,6 @@ put on a shared drive as it is. The HTML holds no clock time: the same inputs gi
 """
 from __future__ import annotations
 
-import html
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,8 @@ from vrp.measures.compute import PARTNERSHIP
 from vrp.places.events import area_polygons
 from vrp.places.hotspots import Query, place_counts
 from vrp.reports import charts, findings, maps
-from vrp.reports.sna import HOTSPOT_CELL, TOTAL, assemble, concentration, input_hash, period_label, software_version
+from vrp.quality import quality_report
+from vrp.reports.sna import HOTSPOT_CELL, Protect, assemble, concentration, input_hash, period_label, software_version
 from vrp.status import workspace_status
 
 HOTSPOTS_PER_AREA = {"partnership": 20, "district": 10}
@@ -36,11 +36,12 @@ NOUN = {"crimes": "serious violence offences", "police_uk": "serious violence of
 
 
 def recommendations(ws) -> tuple[str | None, str]:
-    """The analyst's recommendations (Markdown in WORKSPACE/sna/recommendations.md) as HTML; raw
-    HTML in the file is escaped, so the report cannot be made to load anything."""
+    """The analyst's recommendations (Markdown in WORKSPACE/sna/recommendations.md) as HTML, and
+    the text they came from; (None, "") when there is no file. Raw HTML in the file is escaped,
+    so the report cannot be made to load or run anything."""
     path = ws.root / RECOMMENDATIONS
     if not path.exists():
-        return None, str(path)
+        return None, ""
     text = path.read_text(encoding="utf-8")
     return MarkdownIt("commonmark", {"html": False}).enable("table").render(text), text
 
@@ -74,11 +75,14 @@ def boundaries(con, districts: list) -> dict | None:
 def hotspots(ws, con, scope, districts: list, protect, geo: dict | None) -> dict:
     """250 m cells ranked by count, partnership-wide and within each district (a cell belongs to
     the district holding its centre), with the share of serious violence and of area they hold,
-    and the cell-level concentration. Cell counts pass the same suppression as everything else."""
+    and the cell-level concentration. Cell counts pass the same suppression as everything else;
+    for partners only cells holding at least the threshold's count are listed."""
     pc = place_counts(ws, Query(definition=scope.definition.id, start=scope.start, end=scope.end,
                                 cell=HOTSPOT_CELL), con)
     u = pc.units
     polygons = u.polygons()
+    # A cell with fewer offences than the suppression threshold is no hotspot and could not be shown.
+    minimum = protect.rule.min_count if protect.active else 1
     owner = np.full(u.n, "", dtype=object)
     if geo:
         for code, outline in geo["outlines"].items():
@@ -92,7 +96,10 @@ def hotspots(ws, con, scope, districts: list, protect, geo: dict | None) -> dict
         idx = np.flatnonzero(inside)
         n = HOTSPOTS_PER_AREA["partnership" if area == PARTNERSHIP else "district"]
         order = idx[np.lexsort((u.ids[idx], -pc.count[idx]))][:n]
-        order = order[pc.count[order] > 0]
+        order = order[pc.count[order] >= minimum]
+        if not len(order):
+            out[area] = None
+            continue
         total, area_km2 = int(pc.count[inside].sum()), float(u.area_km2[inside].sum())
         held = int(pc.count[order].sum())
         shown = protect.table({i: int(pc.count[i]) for i in order}, [])
@@ -227,7 +234,7 @@ POLICE_UK_LIMITS = [
 ]
 
 
-def data_gaps(ws, scope, loaded: set[str]) -> list[str]:
+def data_gaps(scope, loaded: set[str]) -> list[str]:
     gaps = []
     if scope.dataset == "police_uk":
         gaps += POLICE_UK_LIMITS
@@ -253,7 +260,6 @@ def _env() -> Environment:
     env.filters["f1"] = lambda x: "" if x is None else f"{x:,.1f}"
     env.filters["f2"] = lambda x: "" if x is None else f"{x:,.2f}"
     env.filters["period"] = lambda p: period_label(*p) if p else ""
-    env.filters["esc"] = html.escape
     return env
 
 
@@ -261,9 +267,6 @@ def write_sna(ws, out: Path, start: str | None = None, end: str | None = None, d
               step: Callable[[str], None] = lambda label: None, pdf: bool = True) -> dict:
     """Write the report; return the paths written and a summary of what it holds. A failure part way
     leaves any earlier report in `out` as it was: files are built in a temporary folder first."""
-    from vrp.quality import quality_report
-    from vrp.reports.sna import Protect
-
     content = assemble(ws, start, end, definition_id, step)
     scope, con = content["scope"], content["con"]
     protect = Protect(scope.rule, scope.protect)
@@ -282,24 +285,14 @@ def write_sna(ws, out: Path, start: str | None = None, end: str | None = None, d
     comparison_of = {r["code"]: r for r in content["comparison"]}
     noun = NOUN[scope.dataset]
     register = source_register(ws, scope, quality)
-    rec_html, rec_source = recommendations(ws)
+    rec_html, rec_text = recommendations(ws)
     cohorts = _cohorts(ws)
-    measure_versions = sorted({(r["measure"], r["measure_version"], r["definition"], r["definition_version"])
-                               for ch in content["chapters"] for r in ch["measures"]})
-    extra = [f"{scope.definition.id}|{scope.definition.version}|{scope.start}|{scope.end}",
-             *[f"{m}|{v}|{d}|{dv}" for m, v, d, dv in measure_versions], rec_source if rec_html else "",
-             scope.rule.id, repr(cohorts)]
-    provenance = {"definition": scope.definition, "period": scope.label, "start": scope.start, "end": scope.end,
-                  "previous": scope.previous, "as_at": scope.as_at, "software": software_version(),
-                  "input_hash": input_hash(ws, extra), "sdc_rule": scope.rule.id if scope.protect else None,
-                  "sdc_text": scope.rule.describe() if scope.protect else None, "tier": "partner",
-                  "measure_versions": measure_versions, "dataset": scope.dataset,
-                  "command": _command(ws, scope)}
+    provenance = _provenance(ws, scope, content["chapters"], [rec_text, repr(cohorts)])
     chapters = content["chapters"]
     for ch in chapters:
         h = hot.get(ch["code"])
         ch["hotspots"] = None if h is None else {k: v for k, v in h.items() if k != "polygons"}
-        ch["findings"] = _findings(ch, content, comparison_of.get(ch["code"]), scope, noun, cohorts)
+        ch["findings"] = _findings(ch, content, comparison_of.get(ch["code"]), scope, noun)
 
     def draw(ch: dict) -> dict:
         step(f"figures: {ch['name']}")
@@ -312,8 +305,8 @@ def write_sna(ws, out: Path, start: str | None = None, end: str | None = None, d
     overview, districts = chapters[0], chapters[1:]
     context = {"partnership": ws.partnership_name or "Partnership", "scope": scope, "p": provenance,
                "overview": overview, "districts": districts, "comparison": content["comparison"],
-               "register": register, "gaps": data_gaps(ws, scope, loaded), "recommendations": rec_html,
-               "recommendations_path": str(RECOMMENDATIONS), "cohorts": cohorts, "noun": noun, "TOTAL": TOTAL,
+               "register": register, "gaps": data_gaps(scope, loaded), "recommendations": rec_html,
+               "recommendations_path": str(RECOMMENDATIONS), "cohorts": cohorts, "noun": noun,
                "seasonality": content["seasonality"], "skipped": content["skipped_measures"]}
     step("writing HTML and PDF")
     return _write(out, context, pdf)
@@ -359,6 +352,20 @@ def _replace(staging: Path, out: Path) -> None:
         os.replace(staging, out)
 
 
+def _provenance(ws, scope, chapters: list[dict], extra: list[str]) -> dict:
+    """What the footer and the data annex print: versions, dates, the disclosure rule, the input
+    hash (lake snapshots plus everything else the report read) and the command to make it again."""
+    measure_versions = sorted({(r["measure"], r["measure_version"], r["definition"], r["definition_version"])
+                               for ch in chapters for r in ch["measures"]})
+    hashed = [f"{scope.definition.id}|{scope.definition.version}|{scope.start}|{scope.end}|{scope.rule.id}",
+              *[f"{m}|{v}|{d}|{dv}" for m, v, d, dv in measure_versions], *extra]
+    return {"definition": scope.definition, "period": scope.label, "start": scope.start, "end": scope.end,
+            "previous": scope.previous, "as_at": scope.as_at, "software": software_version(),
+            "input_hash": input_hash(ws, hashed), "sdc_rule": scope.rule.id if scope.protect else None,
+            "sdc_text": scope.rule.describe() if scope.protect else None, "measure_versions": measure_versions,
+            "dataset": scope.dataset, "command": _command(ws, scope)}
+
+
 def _command(ws, scope) -> str:
     """The command that writes this report again from the same workspace, even after later loads:
     `--as-at` the newest snapshot it read."""
@@ -374,7 +381,7 @@ def _cohorts(ws) -> list[dict] | None:
     return summary(ws, tier="partner")["cohorts"] or None
 
 
-def _findings(ch: dict, content: dict, comparison_row: dict | None, scope, noun: str, cohorts) -> list[str]:
+def _findings(ch: dict, content: dict, comparison_row: dict | None, scope, noun: str) -> list[str]:
     out = findings.volume_findings(ch, scope, noun)
     if ch["code"] == PARTNERSHIP:
         out += findings.highest_rate_finding(content["comparison"])
