@@ -274,3 +274,16 @@ def test_a_past_report_is_made_again_exactly_with_as_at(demo, tmp_path):
         assert (tmp_path / "again" / relative).read_bytes() == page.read_bytes(), relative
     now = (tmp_path / "now" / "index.html").read_text(encoding="utf-8")
     assert now != first["index"].read_text(encoding="utf-8") and "data as at 2026-02-28" in now
+
+
+def test_quality_findings_name_anomalies_in_the_reported_series_and_period(demo):
+    from vrp.reports.findings import quality_findings
+
+    scope = demo["content"]["scope"]
+    check = {"dataset": "crimes", "check": "monthly_anomalies", "examples": [
+        {"series": "Robbery", "month": "2025-03", "count": 90, "expected": 40.0, "direction": "high"},
+        {"series": "Burglary", "month": "2025-03", "count": 5, "expected": 60.0, "direction": "low"},
+        {"series": "Robbery", "month": "2023-03", "count": 90, "expected": 40.0, "direction": "high"}]}
+    assert quality_findings({"checks": [check]}, scope, {"Robbery"}) == [
+        "Data quality: Robbery in 2025-03 (90) is far above the other months (typically 40), and 1 other series "
+        "moved sharply the same month, which suggests a recording change: read that month with care."]

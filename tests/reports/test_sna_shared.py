@@ -50,6 +50,9 @@ def test_volumes_are_the_police_uk_approximation_and_add_up(hampshire):
     assert sum(r["count"] for a, r in rows.items() if a != "Hampshire and Isle of Wight VRP") == \
         rows["Hampshire and Isle of Wight VRP"]["count"]
     assert "police.uk publishes crime types, not Home Office offence codes" in index
+    # the August 2025 publication anomaly is named where the trend is read, not only in the register
+    assert ("Data quality: Possession of weapons in 2025-08 (734) is far above the other months (typically 161), "
+            "and 9 other series moved sharply the same month") in index
 
 
 def test_no_page_refers_outside_the_report(hampshire):

@@ -92,3 +92,21 @@ def measure_findings(chapter: dict) -> list[str]:
         if r.get("verdict") in ("significant rise", "significant fall") and r.get("sentence"):
             out.append(f"{r['measure']} ({r['name'] if 'name' in r else r['measure']}): {r['sentence']}.")
     return out
+
+
+def quality_findings(quality: dict | None, scope, categories: set[str]) -> list[str]:
+    """Months `vrp quality` flags as anomalous in the report's own data and period: each series
+    the report counts (`categories`), and how many other series jumped in the same month, which
+    points to a recording or publication artefact rather than a change in violence."""
+    flagged = [a for c in (quality or {}).get("checks", [])
+               if c["dataset"] == scope.dataset and c["check"] == "monthly_anomalies"
+               for a in c["examples"] if scope.start <= a["month"] <= scope.end]
+    out = []
+    for a in sorted((a for a in flagged if a["series"] in categories), key=lambda a: (a["month"], a["series"])):
+        others = sum(1 for b in flagged if b["month"] == a["month"] and b["series"] not in categories)
+        text = (f"Data quality: {a['series']} in {a['month']} ({a['count']:,}) is far "
+                f"{'above' if a['direction'] == 'high' else 'below'} the other months (typically {a['expected']:,.0f})")
+        if others:
+            text += f", and {others} other series moved sharply the same month, which suggests a recording change"
+        out.append(text + ": read that month with care.")
+    return out

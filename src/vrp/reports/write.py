@@ -293,6 +293,8 @@ def write_sna(ws, out: Path, start: str | None = None, end: str | None = None, d
         h = hot.get(ch["code"])
         ch["hotspots"] = None if h is None else {k: v for k, v in h.items() if k != "polygons"}
         ch["findings"] = _findings(ch, content, comparison_of.get(ch["code"]), scope, noun)
+        if ch["code"] == PARTNERSHIP:
+            ch["findings"] += findings.quality_findings(quality, scope, set(content["frame"]["category"].dropna()))
 
     def draw(ch: dict) -> dict:
         step(f"figures: {ch['name']}")
