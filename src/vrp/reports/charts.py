@@ -20,7 +20,7 @@ import altair as alt
 import numpy as np
 import vl_convert as vlc
 
-from vrp.reports.figure import Figure
+from vrp.reports.figure import Figure, wrap
 
 FONT = "sans-serif"
 # Text is measured (to lay out axes and legends) in DejaVu Sans, the widest of the common sans-serif
@@ -368,16 +368,9 @@ def _round_number(text: str) -> str:
 
 
 def _wrap(text: str, width: int) -> list[str] | str:
-    """Lines of at most `width` characters (Vega draws a list of strings as lines)."""
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    lines.append(line)
-    return lines if len(lines) > 1 else lines[0]
+    """Lines of at most `width` characters (Vega draws a list of strings as lines, one as text)."""
+    lines = wrap(text, width)
+    return lines if len(lines) > 1 else (lines[0] if lines else "")
 
 
 def _month_label_expr(months: list[str]) -> str:

@@ -14,3 +14,16 @@ class Figure:
     alt: str
     table: list[dict] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Words into lines of at most `width` characters (a longer word gets a line of its own): SVG
+    text does not wrap by itself, so map legends and chart footnotes are broken here."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return lines + ([line] if line else [])

@@ -33,7 +33,7 @@ from html import escape as _escape
 import numpy as np
 import shapely
 
-from vrp.reports.figure import Figure
+from vrp.reports.figure import Figure, wrap
 
 VIRIDIS = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"]
 TEXT = "#1a1a1a"
@@ -280,7 +280,7 @@ def _legend(key, legend_title, class_labels, colours, counts, suppressed, highli
     then a north arrow and a scale bar at the foot of the column."""
     out = [f'<g transform="translate({LEGEND_X} {PAD})" font-size="{FONT}" fill="{TEXT}">']
     y = 0.0
-    for line in _wrap(legend_title, 22):
+    for line in wrap(legend_title, 22):
         y += FONT + 3
         out.append(f'<text y="{_n(y)}" font-weight="bold">{_svg_text(line)}</text>')
     y += 4
@@ -295,7 +295,7 @@ def _legend(key, legend_title, class_labels, colours, counts, suppressed, highli
         if "stroke=" not in attributes:
             attributes += f' stroke="{GREY}" stroke-width="0.5"'
         out.append(f'<rect y="{_n(y)}" width="24" height="16" {attributes}/>')
-        lines = _wrap(label, 19)
+        lines = wrap(label, 19)
         for i, line in enumerate(lines):
             number = f' <tspan fill="{GREY}">({count:,})</tspan>' if count is not None and i == len(lines) - 1 else ""
             out.append(f'<text x="32" y="{_n(y + 13 + i * (FONT + 2))}">{_svg_text(line)}{number}</text>')
@@ -453,13 +453,3 @@ def _svg_text(text: str) -> str:
     reads the same whatever encoding the page around it declares)."""
     return "".join(c if ord(c) < 128 else f"&#{ord(c)};" for c in _escape(str(text)))
 
-
-def _wrap(text: str, width: int) -> list[str]:
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return lines + ([line] if line else [])
