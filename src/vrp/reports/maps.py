@@ -452,4 +452,3 @@ def _svg_text(text: str) -> str:
     """Text for SVG: XML-escaped, anything outside ASCII as a character reference (so the figure
     reads the same whatever encoding the page around it declares)."""
     return "".join(c if ord(c) < 128 else f"&#{ord(c)};" for c in _escape(str(text)))
-
