@@ -182,13 +182,11 @@ def records(con, scope: Scope) -> pd.DataFrame:
     where = [f"({is_match_sql(scope.definition)})", "in_area", f"month BETWEEN '{first}' AND '{scope.end}'"]
     if scope.dataset == "crimes":
         where.append("crime_status = 'confirmed'")
-        cols = ("crime_ref, offence_group AS category, victim_age, victim_sex, location_type, knife_flag, "
-                "CAST(hour(committed_from) AS INTEGER) AS hour, CAST(isodow(committed_from) - 1 AS INTEGER) AS weekday, "
-                "easting AS x, northing AS y")
+        cols = ("crime_ref, offence_group AS category, victim_age, victim_sex, location_type, "
+                "CAST(hour(committed_from) AS INTEGER) AS hour, CAST(isodow(committed_from) - 1 AS INTEGER) AS weekday")
     else:
         cols = ("crime_id AS crime_ref, crime_type AS category, NULL::INTEGER AS victim_age, NULL AS victim_sex, "
-                "NULL AS location_type, NULL AS knife_flag, NULL::INTEGER AS hour, NULL::INTEGER AS weekday, "
-                "longitude AS x, latitude AS y")
+                "NULL AS location_type, NULL::INTEGER AS hour, NULL::INTEGER AS weekday")
     frame = con.execute(f"SELECT month, lsoa_code, district_code, {cols} FROM {scope.dataset}_enriched "
                         f"WHERE {' AND '.join(where)} ORDER BY month, lsoa_code, crime_ref").df()
     frame["current"] = frame["month"] >= scope.start
