@@ -287,3 +287,34 @@ def test_quality_findings_name_anomalies_in_the_reported_series_and_period(demo)
     assert quality_findings({"checks": [check]}, scope, {"Robbery"}) == [
         "Data quality: Robbery in 2025-03 (90) is far above the other months (typically 40), and 1 other series "
         "moved sharply the same month, which suggests a recording change: read that month with care."]
+
+
+def test_deprivation_deciles_equal_an_independent_join(demo, tmp_path):
+    from scipy import stats
+
+    from vrp.ingest.reference import ingest_deprivation
+
+    ws = init_workspace(tmp_path / "ws", "Wessex VRP")
+    m = demo["manifest"]
+    for ingest, path in ((ingest_lsoa_lookup, m.lsoa_lookup), (ingest_population, m.population),
+                         (ingest_deprivation, m.deprivation)):
+        ingest(ws, path)
+    ingest_police_extract(ws, m.extracts, str(m.mapping))
+    dep = assemble(ws)["chapters"][0]["deprivation"]
+    con = open_lake(ws)
+    from vrp.definitions import get_definition, is_match_sql
+
+    truth = dict(con.execute(f"""
+        SELECT d.imd_decile, count(*) FROM crimes_enriched c JOIN deprivation d USING (lsoa_code)
+        WHERE c.in_area AND c.crime_status = 'confirmed' AND {is_match_sql(get_definition('hips-sv'))}
+          AND c.month BETWEEN '2025-01' AND '2025-12' GROUP BY 1""").fetchall())
+    shown = {r["decile"]: r["count"] for r in dep["rows"]}
+    assert all(n is None or n == truth.get(d, 0) for d, n in shown.items()) and sum(n is not None for n in shown.values()) >= 8
+    g = dep["gradient"]
+    most, least = (next(r for r in dep["rows"] if r["decile"] == g[k]) for k in ("most", "least"))
+    assert g["rr"] == round(truth[g["most"]] / most["population"] / (truth[g["least"]] / least["population"]), 2)
+    p_most = most["population"] / (most["population"] + least["population"])
+    ci = stats.binomtest(truth[g["most"]], truth[g["most"]] + truth[g["least"]], p_most).proportion_ci(method="exact")
+    odds = lambda q: q / (1 - q) * least["population"] / most["population"]  # noqa: E731
+    assert (g["low"], g["high"]) == (round(odds(ci.low), 2), round(odds(ci.high), 2))
+    assert dep["unmatched_lsoas"] == 0

@@ -65,6 +65,14 @@ def place_findings(chapter: dict, hotspots: dict | None) -> list[str]:
     return out
 
 
+def deprivation_findings(chapter: dict) -> list[str]:
+    g = (chapter.get("deprivation") or {}).get("gradient")
+    if not g or g["verdict"] == "similar":
+        return []
+    return [f"The rate in the most deprived LSOAs (national IMD decile {g['most']}) was {g['rr']:.2f} times that in "
+            f"the least deprived (decile {g['least']}; 95% CI {g['low']:.2f} to {g['high']:.2f})."]
+
+
 def people_findings(chapter: dict) -> list[str]:
     out = []
     v = chapter["victims"]

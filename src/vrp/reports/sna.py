@@ -415,6 +415,49 @@ def concentration(values: np.ndarray) -> dict:
             "top10_share": round(100 * dict(s.top_shares)[0.1], 1)}
 
 
+def deprivation(protect: Protect, con, frame: pd.DataFrame, lsoas: list[str], pops: dict[str, int]) -> dict | None:
+    """Serious violence by national IMD decile of the LSOA (1 = most deprived tenth of England):
+    counts (protected as one table with their total), residents, the rate per 1,000 with its exact
+    interval, and the rate ratio of the most to the least deprived decile whose rates can be shown,
+    with the exact conditional test. LSOAs with no decile (IMD 2019 uses 2011 codes) are counted and named."""
+    if "deprivation" not in loaded_datasets(con) or not pops:
+        return None
+    decile_of = dict(con.execute("SELECT lsoa_code, arg_max(imd_decile, as_at) FROM deprivation GROUP BY 1").fetchall())
+    matched = [c for c in lsoas if c in decile_of and pops.get(c)]
+    if not matched:
+        return None
+    current = frame[frame["current"]]
+    by_lsoa = current.groupby("lsoa_code").size()
+    deciles = sorted({int(decile_of[c]) for c in matched})
+    raw = {d: int(sum(by_lsoa.get(c, 0) for c in matched if decile_of[c] == d)) for d in deciles}
+    residents = {d: sum(pops[c] for c in matched if decile_of[c] == d) for d in deciles}
+    shown = protect.table({**raw, TOTAL: sum(raw.values())}, [(TOTAL, deciles)])
+    rows = []
+    for d in deciles:
+        row = {"decile": d, "count": shown[d], "population": residents[d], "lsoas": sum(decile_of[c] == d for c in matched),
+               "rate": None, "ci_low": None, "ci_high": None}
+        if protect.rate_ok(shown[d]):
+            rate, low, high = rate_ci(raw[d], residents[d], per=PER)
+            row.update(rate=round(float(rate), 2), ci_low=round(float(low), 2), ci_high=round(float(high), 2))
+        rows.append(row)
+    rated = [r for r in rows if r["rate"] is not None]  # the extremes whose rates may be shown
+    gradient = None
+    if len(rated) > 1:
+        most, least = rated[0], rated[-1]
+        c = compare_counts(raw[most["decile"]], raw[least["decile"]],
+                           exposure_ratio=residents[most["decile"]] / residents[least["decile"]])
+        gradient = {"most": most["decile"], "least": least["decile"], "rr": round(c.rate_ratio, 2),
+                    "low": round(c.rr_ci_low, 2), "high": round(c.rr_ci_high, 2), "verdict": ratio_verdict(c.verdict)}
+    unmatched = [c for c in lsoas if c not in decile_of]
+    return {"rows": rows, "gradient": gradient, "unmatched_lsoas": len(unmatched),
+            "unmatched_count": protect.table({"n": int(sum(by_lsoa.get(c, 0) for c in unmatched))}, [])["n"]}
+
+
+def ratio_verdict(change_verdict: str) -> str:
+    """A rate ratio between two groups in words: the test of change says 'rise' and 'fall'."""
+    return {"significant rise": "higher", "significant fall": "lower"}.get(change_verdict, "similar")
+
+
 def _round(v, digits: int = 2):
     return None if v is None else round(float(v), digits)
 
@@ -435,7 +478,7 @@ def district_comparison(volumes_of: dict[str, dict], districts: list) -> list[di
             if rest > 0 and rest_pop > 0:
                 c = compare_counts(v["count"], rest, exposure_ratio=v["population"] / rest_pop)
                 row.update(rr=round(c.rate_ratio, 2), rr_low=round(c.rr_ci_low, 2), rr_high=round(c.rr_ci_high, 2),
-                           verdict={"significant rise": "higher", "significant fall": "lower"}.get(c.verdict, "similar"))
+                           verdict=ratio_verdict(c.verdict))
         rows.append(row)
     return rows
 
@@ -503,7 +546,9 @@ def assemble(ws, start: str | None = None, end: str | None = None, definition_id
                                                      "age_known": young[code][TOTAL]},
             "suspects": None if suspects is None else suspects[code],
             "locations": None if locations is None else locations[code],
-            "places": where[code], "measures": [r for r in measures if r["area_code"] == code]})
+            "places": where[code], "measures": [r for r in measures if r["area_code"] == code],
+            "deprivation": (deprivation(protect, con, frame, [c for d in codes for c in lsoas_of[d]], pops)
+                            if code == PARTNERSHIP else None)})
     return {"scope": scope, "chapters": chapters, "comparison": district_comparison(vols, districts),
             "seasonality": seasonality(protect, scope, seasonal_months(con, scope)),
             "lsoa_names": {a.code: a.name for a in areas if a.level == "lsoa"}, "districts": districts,

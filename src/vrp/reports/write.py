@@ -154,6 +154,12 @@ def chapter_figures(content: dict, chapter: dict, geo: dict | None, hot: dict | 
                 for r in sorted(content["comparison"], key=lambda r: (r["rate"] is None, -(r["rate"] or 0)))]
         figs["comparison"] = charts.comparison(f"{key}-comparison", rows, measure_label="per 1,000 residents",
                                                reference=v["rate"], reference_label="partnership")
+    dep = chapter["deprivation"]
+    if dep:
+        rows = [{"label": decile_label(r["decile"]), "value": r["rate"], "low": r["ci_low"], "high": r["ci_high"]}
+                for r in dep["rows"]]
+        figs["deprivation"] = charts.comparison(f"{key}-deprivation", rows, measure_label="per 1,000 residents",
+                                                reference=v["rate"], reference_label="partnership")
     p = chapter["places"]
     if p["lorenz"] and chapter["code"] == PARTNERSHIP:
         figs["lorenz"] = charts.lorenz(f"{key}-lorenz", *p["lorenz"], unit_label="LSOAs")
@@ -172,6 +178,10 @@ def chapter_figures(content: dict, chapter: dict, geo: dict | None, hot: dict | 
             legend_title="offences", outline=outline, labels=labels, value_format="{:,.0f}",
             highlight=hot["polygons"] if hot else None, highlight_label="250 m hotspot cell", breaks=breaks)
     return figs
+
+
+def decile_label(decile: int) -> str:
+    return f"Decile {decile}" + {1: " (most deprived)", 10: " (least deprived)"}.get(decile, "")
 
 
 def _map_breaks(content: dict) -> list[float] | None:
@@ -208,7 +218,7 @@ def source_register(ws, scope, quality: dict | None) -> list[dict]:
 
 
 USED_BY_REPORT = {"lsoa_lookup", "boundaries", "population", "people_police", "homicides", "ed_attendances",
-                  "admissions"}
+                  "admissions", "deprivation"}
 
 EXPECTED = [
     ("crimes", "Force crime extract", "offence codes, knife flag, victim age and sex, time of day, location type"),
@@ -216,6 +226,7 @@ EXPECTED = [
     ("ed_attendances", "ED assault attendances (ISTV)", "violence not reported to the police (L2)"),
     ("admissions", "Hospital admissions for assault", "headline measure K1 and K1a"),
     ("people_police", "Police person extract", "suspect and offender ages, repeat status"),
+    ("deprivation", "Index of Multiple Deprivation", "serious violence by deprivation decile"),
     ("boundaries", "LSOA boundaries", "maps"),
     ("population", "Population by LSOA and age", "rates per resident"),
 ]
@@ -260,6 +271,7 @@ def _env() -> Environment:
     env.filters["f1"] = lambda x: "" if x is None else f"{x:,.1f}"
     env.filters["f2"] = lambda x: "" if x is None else f"{x:,.2f}"
     env.filters["period"] = lambda p: period_label(*p) if p else ""
+    env.filters["decile"] = decile_label
     return env
 
 
@@ -390,6 +402,7 @@ def _findings(ch: dict, content: dict, comparison_row: dict | None, scope, noun:
     else:
         out += findings.comparison_finding(comparison_row)
     out += findings.place_findings(ch, ch["hotspots"])
+    out += findings.deprivation_findings(ch)
     out += findings.people_findings(ch)
     out += findings.measure_findings(ch)
     return out
