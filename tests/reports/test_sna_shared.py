@@ -8,7 +8,7 @@ from tests.reports.test_sna import assert_self_contained
 from vrp.ingest.police_uk import ingest_police_uk
 from vrp.ingest.reference import ingest_boundaries, ingest_lsoa_lookup, ingest_population
 from vrp.measures.report import measure_rows
-from vrp.reports.sna import slug
+from vrp.lake.write import slug
 from vrp.reports.write import write_sna
 from vrp.workspace import init_workspace
 

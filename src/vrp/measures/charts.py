@@ -6,7 +6,6 @@ the tier and the as-at date in its subtitle, so a chart cut out of a report stil
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import altair as alt
@@ -14,6 +13,7 @@ import pandas as pd
 import vl_convert as vlc
 
 from vrp.errors import VrpError
+from vrp.lake.write import slug
 from vrp.measures.catalogue import get_measure
 from vrp.measures.report import measure_rows, spc_series
 
@@ -78,13 +78,13 @@ def write_charts(ws, measure_id: str, out: Path, area: str = "partnership", peri
         raise VrpError(f"no {measure_id} figures for area {area!r}")
     out.mkdir(parents=True, exist_ok=True)
     first = rows[0]
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{measure_id}-{first['area']}").strip("-").lower()
+    stem = slug(f"{measure_id}-{first['area']}")
     subtitle = (f"{first['area']} · {measure_id} v{first['measure_version']} · {first['definition']} "
                 f"v{first['definition_version']} · data as at {first['as_at']} · {tier} tier")
     name = get_measure(ws, measure_id).name
-    files = save(trend_chart(rows, f"{name}: rate with 95% interval", subtitle), out / f"{slug}-trend")
+    files = save(trend_chart(rows, f"{name}: rate with 95% interval", subtitle), out / f"{stem}-trend")
     spc = spc_series(ws, measure_id, first["area_code"], start, end, tier)
     files += save(spc_chart(spc, f"{name}: monthly SPC chart ({spc.get('variation', '')})", subtitle),
-                  out / f"{slug}-spc")
+                  out / f"{stem}-spc")
     return files
 

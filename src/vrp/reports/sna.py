@@ -11,7 +11,6 @@ data published at finer detail already (police.uk).
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import date
 from importlib import metadata
@@ -24,6 +23,7 @@ from vrp.definitions import Definition, is_match_sql
 from vrp.disclosure import DisclosureRule, suppress
 from vrp.errors import VrpError
 from vrp.lake.read import DATASET_INFO, current_snapshots, loaded_datasets
+from vrp.lake.write import slug
 from vrp.measures.compute import PARTNERSHIP, area_list
 from vrp.measures.periods import month_index, month_label
 from vrp.measures.publish import workspace_rule
@@ -481,10 +481,6 @@ def district_comparison(volumes_of: dict[str, dict], districts: list) -> list[di
                            verdict=ratio_verdict(c.verdict))
         rows.append(row)
     return rows
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 # ---------------------------------------------------------------------------------------------
