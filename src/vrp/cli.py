@@ -103,12 +103,14 @@ def _report_ingest(summary: dict, as_json: bool) -> None:
 
 
 @app.command()
-def init(directory: Path, name: Annotated[str, typer.Option(help="Partnership name.")] = "Violence Reduction Partnership") -> None:
+def init(directory: Path, name: Annotated[str, typer.Option(help="Partnership name.")] = "Violence Reduction Partnership",
+         database: Annotated[Optional[str], typer.Option("--database", help="PostgreSQL URL for the app state (default: DIR/vrp.db, SQLite).")] = None) -> None:
     """Create a workspace (configuration, lake, app-state database, pseudonymisation key)."""
+    from vrp.store import printable
     from vrp.workspace import init_workspace
 
-    ws = init_workspace(directory, name)
-    console.print(f"workspace ready: {ws.root}")
+    ws = init_workspace(directory, name, database=database)
+    console.print(f"workspace ready: {ws.root} (app state in {printable(ws.database) if database else ws.db_path})")
 
 
 @ingest_app.command("police-uk")
@@ -896,3 +898,6 @@ def main() -> None:
     except VrpError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
+    except KeyboardInterrupt:  # a load in progress is abandoned whole (vrp.lake.write), never half-done
+        err.print("interrupted: nothing from this command was saved", highlight=False)
+        raise SystemExit(130) from None

@@ -2,7 +2,9 @@
 
     DIR/vrp.toml     configuration (partnership, area, definitions in use, column mappings)
     DIR/lake/        immutable Parquet snapshots, one folder per dataset, source and period
-    DIR/vrp.db       SQLite app state (dataset register, ingest runs, quarantine), via SQLAlchemy
+    DIR/vrp.db       app state (dataset register, ingest runs, quarantine, audit log, cohort lists,
+                     link runs), via SQLAlchemy: SQLite here by default, or the PostgreSQL database
+                     named in vrp.toml's [store] database (`vrp init DIR --database URL`)
     DIR/secrets/     the pseudonymisation key (never in the lake, never in vrp.toml)
     DIR/identifiable/ identifiable values (names, dates of birth, raw ids) behind the pseudonyms:
                      readable by the identifiable tier only, every read audited
@@ -29,6 +31,12 @@ DEFAULT_CONFIG = """\
 # vrp workspace configuration.
 [partnership]
 name = "{name}"
+
+[store]
+# Where the app state lives (register, runs, quarantine, audit log, cohort lists, link runs).
+# Empty: vrp.db in this folder (SQLite). For a deployment, a PostgreSQL URL such as
+# "postgresql://vrp@db-host/vrp"; give the password through PGPASSWORD or ~/.pgpass, never here.
+database = "{database}"
 
 [area]
 # Local authority (district) codes that make up the partnership area. Empty: every district in the
@@ -88,7 +96,13 @@ class Workspace:
 
     @property
     def db_path(self) -> Path:
+        """The SQLite file, when the app state is not in PostgreSQL."""
         return self.root / "vrp.db"
+
+    @property
+    def database(self) -> str:
+        """The app-state database: the [store] URL, else the SQLite file in the workspace."""
+        return self.config.get("store", {}).get("database", "") or str(self.db_path)
 
     @property
     def definitions_dir(self) -> Path:
@@ -129,16 +143,30 @@ class Workspace:
     def engine(self):
         from vrp.store import open_engine
 
-        return open_engine(self.db_path)
+        return open_engine(self.database)
 
 
-def init_workspace(root: Path, name: str = "Violence Reduction Partnership") -> Workspace:
-    """Create a workspace; an existing one is left as it is (idempotent)."""
+def init_workspace(root: Path, name: str = "Violence Reduction Partnership", *, database: str | None = None) -> Workspace:
+    """Create a workspace; an existing one is left as it is (idempotent).
+
+    `database` is a PostgreSQL URL for the app state; None keeps it in DIR/vrp.db (SQLite).
+    """
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     cfg = root / CONFIG_NAME
+    if not cfg.exists() and database:
+        if '"' in database or "\\" in database:
+            raise WorkspaceError(f"--database {database!r}: a URL cannot contain a double quote or a backslash")
+        from vrp.store import open_engine
+
+        open_engine(database).dispose()  # a database that cannot be reached leaves no workspace behind
+    root.mkdir(parents=True, exist_ok=True)
     if not cfg.exists():
-        cfg.write_text(DEFAULT_CONFIG.format(name=name.replace('"', "'")))
+        cfg.write_text(DEFAULT_CONFIG.format(name=name.replace('"', "'"), database=database or ""))
+    elif database:
+        existing = open_workspace(root).config.get("store", {}).get("database", "")
+        if existing != database:
+            raise WorkspaceError(f"{root} is already a workspace with its app state in "
+                                 f"{existing or 'vrp.db (SQLite)'}; it is left as it is")
     (root / "lake").mkdir(exist_ok=True)
     (root / "definitions").mkdir(exist_ok=True)
     (root / "measures").mkdir(exist_ok=True)
@@ -164,7 +192,12 @@ def open_workspace(root: Path) -> Workspace:
         config = tomllib.loads(cfg.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise WorkspaceError(f"{cfg}: {exc}") from None
-    return Workspace(root=root.resolve(), config=config)
+    ws = Workspace(root=root.resolve(), config=config)
+    if (ws.lake / ".staging").is_dir():  # a killed command's leftovers, swept before anything reads
+        from vrp.lake.write import sweep_dead_runs
+
+        sweep_dead_runs(ws)
+    return ws
 
 
 def find_workspace(explicit: Path | None = None) -> Workspace:

@@ -7,6 +7,8 @@ from vrp.errors import InputError, VrpError
 from vrp.ingest.extract import ingest_police_extract
 from vrp.lake import connect
 
+pytestmark = pytest.mark.backends  # app state on SQLite and on PostgreSQL
+
 HEADER = "Ref,Recorded,From,To,Class,Sub,Knife,DA,Age,Sex,E,N,Lat,Lon,LSOA,Status,Victim,Suspects\n"
 MAPPING = """
 source = "Test Constabulary"

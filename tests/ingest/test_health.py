@@ -16,6 +16,8 @@ from vrp.ingest.health import (classify_weapon, ingest_admissions, ingest_ed_att
 from vrp.ingest.values import Invalid
 from vrp.lake import connect, current_snapshots
 
+pytestmark = pytest.mark.backends  # app state on SQLite and on PostgreSQL
+
 AS_AT = date(2025, 6, 1)
 
 

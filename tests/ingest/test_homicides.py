@@ -16,6 +16,8 @@ from vrp.ingest.homicides import ingest_homicides
 from vrp.ingest.values import pseudonymiser
 from vrp.lake import connect, current_snapshots
 
+pytestmark = pytest.mark.backends  # app state on SQLite and on PostgreSQL
+
 AS_AT = date(2025, 6, 1)
 HEADER = "case_ref,recorded_date,offence_date,victim_id,victim_age,victim_sex,method,relationship,lsoa_code,case_status\n"
 ROWS = [

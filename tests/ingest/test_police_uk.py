@@ -8,6 +8,8 @@ from vrp.errors import InputError
 from vrp.ingest.police_uk import HEADER, ingest_police_uk
 from vrp.lake import connect, current_snapshots
 
+pytestmark = pytest.mark.backends  # app state on SQLite and on PostgreSQL
+
 H = ",".join(HEADER) + "\n"
 GOOD = [
     "abc1,2025-01,Test Police,Test Police,-1.40,50.90,On or near High St,E01000001,Southampton 001A,Robbery,Under investigation,",

@@ -9,6 +9,8 @@ from vrp.ingest.reference import (ingest_boundaries, ingest_deprivation, ingest_
                                   parse_age_band)
 from vrp.lake import connect
 
+pytestmark = pytest.mark.backends  # app state on SQLite and on PostgreSQL
+
 
 def test_lookup_vintage_from_header_and_bad_rows(ws, tmp_path):
     path = write_csv(tmp_path / "l.csv", "LSOA11CD,LSOA11NM,LADCD,LADNM\nE01000001,A 001A,E06000045,Southampton\n"

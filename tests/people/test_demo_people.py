@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
 from vrp.audit import events
 from vrp.demo import generate
@@ -18,7 +19,9 @@ from vrp.ingest.values import pseudonymiser
 from vrp.lake.read import connect
 from vrp.people import cohort_store
 from vrp.people.link import link_partners
-from vrp.workspace import init_workspace
+from tests.conftest import make_workspace
+
+pytestmark = pytest.mark.backends  # app state on SQLite and on PostgreSQL
 
 AS_AT = date(2025, 12, 31)
 
@@ -34,10 +37,10 @@ def _ingest(ws, manifest, names):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, backend):
     base = tmp_path_factory.mktemp("people")
     manifest = generate(base / "files", seed=11, years=(2024, 2025), scale=0.15)
-    ws = init_workspace(base / "ws", "Wessex")
+    ws = make_workspace(base / "ws", backend, "Wessex")
     ingest_police_extract(ws, manifest.extracts, str(manifest.mapping))
     truth = json.loads(manifest.ground_truth.read_text())["people"]
     first = _ingest(ws, manifest, {"people_police", "people_youth_justice", "people_education"})
@@ -158,9 +161,8 @@ def test_review_removal_deletes_and_retention_purges(demo, tmp_path):
     ids = [e["person_id"] for e in after]
     assert drop not in ids and len(ids) == len(entries) - 1
     assert next(e for e in after if e["person_id"] == keep)["decision"] == "accepted"
-    import sqlite3
-    with sqlite3.connect(ws.db_path) as con:  # deleted, not hidden: no row anywhere
-        assert con.execute("SELECT count(*) FROM cohort_entries WHERE person_id = ?", (drop,)).fetchone()[0] == 0
+    with ws.engine.connect() as con:  # deleted, not hidden: no row anywhere
+        assert con.execute(text("SELECT count(*) FROM cohort_entries WHERE person_id = :p"), {"p": drop}).scalar() == 0
     log = events(ws, "cohort removal")
     assert log[0]["detail"]["person_id"] == drop and "score" not in log[0]["detail"]
     # rebuilding carries the in-date decision forward and does not bring back a shadow copy
@@ -170,6 +172,6 @@ def test_review_removal_deletes_and_retention_purges(demo, tmp_path):
     later = date.today() + timedelta(days=366)
     purged = cohort_store.purge_expired(ws, later)
     assert purged > 0
-    with sqlite3.connect(ws.db_path) as con:
-        assert con.execute("SELECT count(*) FROM cohort_entries").fetchone()[0] == 0
+    with ws.engine.connect() as con:
+        assert con.execute(text("SELECT count(*) FROM cohort_entries")).scalar() == 0
     assert events(ws, "cohort retention deletion")[0]["rows"] == purged

@@ -10,6 +10,8 @@ from vrp.ingest.people import ingest_people
 from vrp.lake.read import connect
 from vrp.people.identities import read_identities
 
+pytestmark = pytest.mark.backends  # app state on SQLite and on PostgreSQL
+
 POLICE = """record_id,person_ref,first_name,surname,dob,sex,postcode,address,event_date,crime_ref,role
 L1,P001,Jack,Smith,2008-03-14,M,so14 7lp,1 High Street,2025-02-01,C1,S
 L2,P001,Jack,Smyth,2008-03-14,M,SO14 7LP,,2025-03-14,C2,suspect

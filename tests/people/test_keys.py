@@ -10,6 +10,8 @@ from vrp.keys import rotate_key
 from vrp.lake.read import connect
 from vrp.workspace import open_workspace
 
+pytestmark = pytest.mark.backends  # app state on SQLite and on PostgreSQL
+
 
 def snapshot(ws):
     return connect(ws).execute("SELECT record_key, person_key, crime_ref FROM people_police ORDER BY crime_ref, role").fetchall()

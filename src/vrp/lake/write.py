@@ -1,6 +1,20 @@
-"""Staging and committing one ingest command's snapshots."""
+"""Staging and committing one ingest command's snapshots.
+
+Crash safety: a command stages its Parquet files in lake/.staging/RUN/ while it holds an exclusive
+lock on lake/.staging/RUN.lock; it moves them into place and registers them in one database
+transaction, and only then removes the staging folder and, last, the lock file. A command killed
+at any moment (even SIGKILL) leaves either nothing registered or everything, and the kernel drops
+its lock: the next command to open the workspace finds a lock it can take, so the run is dead, and
+sweeps what it left (staged files, and lake files of an unregistered run). Queries read only
+registered snapshots, so until then the leftovers are never seen.
+
+Concurrency: two commands stage side by side; their commits take the register lock
+(vrp.store.register_lock) one after the other, and each re-checks under it that no file it loaded
+was registered meanwhile by the other.
+"""
 from __future__ import annotations
 
+import fcntl
 import getpass
 import os
 import re
@@ -15,10 +29,19 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vrp.errors import VrpError
 from vrp.lake.read import DATASET_INFO
-from vrp.store import Dataset, IngestRun, QuarantineRow, Snapshot, SourceFile
+from vrp.store import Dataset, IngestRun, QuarantineRow, Snapshot, SourceFile, register_lock
 
 RAW_LIMIT = 2000  # characters of a quarantined row kept for the analyst to see
+STAGING = ".staging"
+# A staging folder without a lock file is a run that died between the two (or one just starting);
+# only one older than this is swept.
+ORPHAN_AGE_SECONDS = 600
+
+
+class LoadedMeanwhile(VrpError):
+    """Another command registered one of this command's files while it ran."""
 
 
 @dataclass
@@ -57,7 +80,8 @@ class Load:
         self._identifiable_writer: pq.ParquetWriter | None = None
         self.uuid = uuid.uuid4().hex
         self.started_at = datetime.now()
-        self.staging = ws.lake / ".staging" / self.uuid
+        self._lock_fd = _hold_run_lock(ws, self.uuid)
+        self.staging = ws.lake / STAGING / self.uuid
         self.files: list[FileLoad] = []
         self._writers: dict[tuple[str, str], tuple[pq.ParquetWriter, Path]] = {}
         self._rows: dict[tuple[str, str], int] = {}
@@ -104,9 +128,13 @@ class Load:
         if not self.files:
             self.abort()
             return None
+        for rel in self._staged():
+            _fsync(self.staging / rel)  # on disk before the register says it is there
         moved: list[Path] = []
         try:
             with Session(self.ws.engine) as session, session.begin():
+                register_lock(session, self.uuid)
+                self._refuse_files_loaded_meanwhile(session)
                 run_id = self._register(session)
                 for (source, period), (_, rel) in self._writers.items():
                     final = self.ws.lake / rel
@@ -125,8 +153,29 @@ class Load:
                 path.unlink(missing_ok=True)
             raise
         finally:
-            shutil.rmtree(self.staging, ignore_errors=True)
+            self._clean_up()
         return run_id
+
+    def _staged(self) -> list[Path]:
+        rels = [rel for _, rel in self._writers.values()]
+        return rels + ([Path("identifiable") / f"{self.uuid}.parquet"] if self._identifiable_writer else [])
+
+    def _refuse_files_loaded_meanwhile(self, session: Session) -> None:
+        hashes = [f.sha256 for f in self.files]
+        taken = set(session.scalars(select(SourceFile.sha256).where(SourceFile.dataset == self.dataset,
+                                                                     SourceFile.sha256.in_(hashes))))
+        for f in self.files:
+            if f.sha256 in taken:
+                raise LoadedMeanwhile(f"{f.path}: loaded into this workspace by another command while this one ran; "
+                                      "nothing from this run was loaded: run it again to load the rest")
+
+    def _clean_up(self) -> None:
+        """Staging folder first, lock file last: a lock file without a folder is harmless."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if self._lock_fd is not None:
+            (self.ws.lake / STAGING / f"{self.uuid}.lock").unlink(missing_ok=True)
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _open_writers(self) -> list[pq.ParquetWriter]:
         writers = [writer for writer, _ in self._writers.values()]
@@ -138,7 +187,7 @@ class Load:
                 writer.close()
             except Exception:
                 pass
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self._clean_up()
 
     def _register(self, session: Session) -> int:
         if session.get(Dataset, self.dataset) is None:
@@ -165,6 +214,73 @@ class Load:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self.abort()
+
+
+def _hold_run_lock(ws, run_uuid: str) -> int:
+    """Create lake/.staging/RUN.lock and hold an exclusive lock on it for the life of the run."""
+    staging = ws.lake / STAGING
+    staging.mkdir(parents=True, exist_ok=True)
+    path = staging / f"{run_uuid}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    if os.fstat(fd).st_nlink == 0:  # a sweep took it for dead in the instant before we locked it
+        os.close(fd)
+        return _hold_run_lock(ws, run_uuid)
+    return fd
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sweep_dead_runs(ws) -> list[str]:
+    """Remove what killed commands left behind; return their run ids.
+
+    A run is dead when its lock can be taken (the kernel drops a dead process's locks). Its lake
+    files are removed unless the register holds the run (it died after committing, before
+    cleaning up); its staging folder and then its lock file go in any case.
+    """
+    staging = ws.lake / STAGING
+    if not staging.is_dir():
+        return []
+    swept = []
+    for lock_path in sorted(staging.glob("*.lock")):
+        run_uuid = lock_path.stem
+        try:
+            fd = os.open(lock_path, os.O_RDWR)
+        except FileNotFoundError:
+            continue  # its run finished meanwhile
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # alive
+            _remove_run_leftovers(ws, run_uuid)
+            lock_path.unlink(missing_ok=True)
+            swept.append(run_uuid)
+        finally:
+            os.close(fd)
+    now = datetime.now().timestamp()
+    for folder in staging.iterdir():
+        if folder.is_dir() and not (staging / f"{folder.name}.lock").exists() \
+                and now - folder.stat().st_mtime > ORPHAN_AGE_SECONDS:
+            _remove_run_leftovers(ws, folder.name)
+            swept.append(folder.name)
+    return swept
+
+
+def _remove_run_leftovers(ws, run_uuid: str) -> None:
+    with Session(ws.engine) as session:
+        registered = session.scalar(select(IngestRun.id).where(IngestRun.uuid == run_uuid)) is not None
+    if not registered:
+        for path in [*ws.lake.glob(f"*/source=*/period=*/{run_uuid}.parquet"),
+                     *ws.identifiable_dir.glob(f"*/{run_uuid}.parquet")]:
+            path.unlink(missing_ok=True)
+    shutil.rmtree(ws.lake / STAGING / run_uuid, ignore_errors=True)
 
 
 def identifiable_path(ws, dataset: str, run_uuid: str) -> Path:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -51,7 +51,7 @@ class SourceFile(Base):
     name: Mapped[str] = mapped_column(Text)
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
-    size_bytes: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
     rows_in: Mapped[int] = mapped_column(Integer)
     rows_loaded: Mapped[int] = mapped_column(Integer)
     rows_quarantined: Mapped[int] = mapped_column(Integer)
@@ -73,6 +73,15 @@ class Snapshot(Base):
     as_at: Mapped[date] = mapped_column(Date)
     path: Mapped[str] = mapped_column(Text)
     rows: Mapped[int] = mapped_column(Integer)
+
+
+class Lock(Base):
+    """A named lock held for the length of one transaction (see `vrp.store.register_lock`)."""
+
+    __tablename__ = "locks"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64), default="")
+    since: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class QuarantineRow(Base):
