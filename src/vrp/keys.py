@@ -6,6 +6,9 @@ superseded ones (after rotation no file anywhere carries a pseudonym under the r
 the one deliberate exception to the lake's write-once rule), then the identifiable store's keys,
 then replaces the key. Person ids (from linkage) are not pseudonyms and do not change.
 
+Concurrency: the rewrite holds the register lock, so no ingest commits while it runs, and an ingest
+that pseudonymised its rows under the old key is refused at its commit (vrp.lake.write).
+
 Crash safety: the new key is written to `pseudonym.key.new` first; a rotation that stops half-way
 leaves it there, and running `vrp keys rotate` again finishes the job with that same new key
 (tokens already under the new key map to themselves).
@@ -28,7 +31,7 @@ from vrp.audit import record, require_purpose
 from vrp.errors import VrpError
 from vrp.ingest.people import PERSON_DATASETS
 from vrp.ingest.values import pseudonymiser
-from vrp.store import Snapshot
+from vrp.store import Snapshot, register_lock
 
 
 @dataclass(frozen=True)
@@ -111,11 +114,25 @@ def rotate_key(ws, purpose: str | None) -> dict:
         pending.write_text(secrets.token_hex(32) + "\n")
         pending.chmod(0o600)
     new_key = bytes.fromhex(pending.read_text().strip())
+    try:
+        with Session(ws.engine) as locked, locked.begin():
+            register_lock(locked, "key rotation")  # no ingest commits under the old key meanwhile
+            summary = _rotate(ws, locked, purpose, new_key, pending, resumed)
+    except VrpError:
+        # the identifiable store may have been read: that is logged even though nothing changed
+        record(ws, "re-key", "identifiable:all", purpose, detail={"resumed": resumed, "completed": False})
+        raise
+    ws.__dict__.pop("pseudonym_key", None)
+    return summary
+
+
+def _rotate(ws, locked: Session, purpose: str, new_key: bytes, pending: Path, resumed: bool) -> dict:
     mapping = token_map(ws, ws.pseudonym_key, new_key)
-    record(ws, "re-key", "identifiable:all", purpose, rows=len(set(mapping.values())), detail={"resumed": resumed})
+    # in the locked transaction (a second session would wait on the lock): it commits with the rotation
+    record(ws, "re-key", "identifiable:all", purpose, rows=len(set(mapping.values())),
+           detail={"resumed": resumed}, session=locked)
     keys = pa.array(list(mapping), pa.string())
     targets = pa.array(list(mapping.values()), pa.string())
-
     jobs: list[tuple[Path, tuple[str, ...]]] = []
     with Session(ws.engine) as session:
         for snap in session.scalars(select(Snapshot)):
@@ -144,5 +161,4 @@ def rotate_key(ws, purpose: str | None) -> dict:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     os.replace(pending, ws.key_path)
-    ws.__dict__.pop("pseudonym_key", None)
     return {"files_rewritten": len(jobs), "pseudonyms": len(set(mapping.values())), "resumed": resumed}

@@ -38,3 +38,32 @@ def test_rotation_rekeys_lake_and_identities(ws, tmp_path):
     keys = connect(ws).execute("SELECT count(DISTINCT person_key) FROM people_police WHERE person_key = ?",
                                [new("people_police:P001")]).fetchone()[0]
     assert keys == 1
+
+
+def test_an_ingest_keyed_before_a_rotation_is_refused_at_its_commit(ws, tmp_path, monkeypatch):
+    """Rows pseudonymised under the old key must not land after the key has changed."""
+    import vrp.lake.write as write
+    from tests.conftest import workspace_state
+    from vrp.lake.write import ChangedMeanwhile
+
+    ingest_people(ws, "people_police", [write_csv(tmp_path / "police.csv", POLICE)])
+    other = open_workspace(ws.root)  # another command, rotating while this ingest runs
+    original_lock = write.register_lock
+
+    def rotate_first(session, holder):
+        monkeypatch.setattr(write, "register_lock", original_lock)
+        rotate_key(other, "annual rotation")
+        original_lock(session, holder)
+
+    monkeypatch.setattr(write, "register_lock", rotate_first)
+    more = POLICE.replace("L1,", "L9,").replace("2025-02-01", "2025-06-01")
+    with pytest.raises(ChangedMeanwhile, match="pseudonymisation key was rotated while this command ran"):
+        ingest_people(ws, "people_police", [write_csv(tmp_path / "more.csv", more)])
+    state = workspace_state(other)
+    assert len(state["tables"]["ingest_runs"]) == 1  # only the first load; the refused one left nothing
+    assert len([f for f in state["files"] if f.startswith("people_police/")]) == 1
+    again = open_workspace(ws.root)
+    ingest_people(again, "people_police", [write_csv(tmp_path / "more.csv", more)])
+    new = pseudonymiser(again.pseudonym_key)
+    assert connect(again).execute("SELECT count(*) FROM people_police WHERE record_key = ?",
+                                  [new("people_police:L9")]).fetchone()[0] == 1

@@ -40,8 +40,9 @@ STAGING = ".staging"
 ORPHAN_AGE_SECONDS = 600
 
 
-class LoadedMeanwhile(VrpError):
-    """Another command registered one of this command's files while it ran."""
+class ChangedMeanwhile(VrpError):
+    """Another command registered one of this command's files, or rotated the pseudonymisation
+    key, while this one ran: its staged rows would be counted twice or keyed wrongly."""
 
 
 @dataclass
@@ -135,6 +136,7 @@ class Load:
             with Session(self.ws.engine) as session, session.begin():
                 register_lock(session, self.uuid)
                 self._refuse_files_loaded_meanwhile(session)
+                self._refuse_if_key_rotated_meanwhile()
                 run_id = self._register(session)
                 for (source, period), (_, rel) in self._writers.items():
                     final = self.ws.lake / rel
@@ -166,8 +168,14 @@ class Load:
                                                                      SourceFile.sha256.in_(hashes))))
         for f in self.files:
             if f.sha256 in taken:
-                raise LoadedMeanwhile(f"{f.path}: loaded into this workspace by another command while this one ran; "
+                raise ChangedMeanwhile(f"{f.path}: loaded into this workspace by another command while this one ran; "
                                       "nothing from this run was loaded: run it again to load the rest")
+
+    def _refuse_if_key_rotated_meanwhile(self) -> None:
+        used = self.ws.__dict__.get("pseudonym_key")  # set only if this run pseudonymised anything
+        if used is not None and bytes.fromhex(self.ws.key_path.read_text().strip()) != used:
+            raise ChangedMeanwhile("the pseudonymisation key was rotated while this command ran; "
+                                   "nothing from this run was loaded: run it again")
 
     def _clean_up(self) -> None:
         """Staging folder first, lock file last: a lock file without a folder is harmless."""
