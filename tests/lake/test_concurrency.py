@@ -16,9 +16,22 @@ def one_line_error(err: str) -> str:
     return lines[0]
 
 
+def two_forces(tmp_path, rows: int, months=("2025-01",)):
+    return (police_files(tmp_path / "a", list(months), rows=rows, force="Alpha Police", seed=1),
+            police_files(tmp_path / "b", list(months), rows=rows, force="Beta Police", seed=2))
+
+
+def second_while_first_holds(seconds: float, ws, first, second, moment: str = "none"):
+    """Run an ingest of `second` while an ingest of `first` holds the register lock; the first must succeed."""
+    holder = start_holding(seconds, ws, first)
+    result = run(moment, ws, second)
+    code_a, _out_a, err_a = finish(holder)
+    assert code_a == 0, err_a
+    return result
+
+
 def test_two_forces_at_once_both_load_every_row_once(ws, tmp_path):
-    a = police_files(tmp_path / "a", ["2025-01", "2025-02", "2025-03"], rows=4000, force="Alpha Police", seed=1)
-    b = police_files(tmp_path / "b", ["2025-01", "2025-02", "2025-03"], rows=4000, force="Beta Police", seed=2)
+    a, b = two_forces(tmp_path, 4000, months=("2025-01", "2025-02", "2025-03"))
     first, second = start("none", ws, a), start("none", ws, b)
     (code_a, out_a, err_a), (code_b, out_b, err_b) = finish(first), finish(second)
     assert (code_a, code_b) == (0, 0), err_a + err_b
@@ -32,22 +45,17 @@ def test_two_forces_at_once_both_load_every_row_once(ws, tmp_path):
 
 def test_a_commit_waits_for_the_other_then_loads(ws, tmp_path):
     """The first holds the register lock for two seconds; the second, staged meanwhile, waits and commits."""
-    a = police_files(tmp_path / "a", ["2025-01"], rows=500, force="Alpha Police", seed=1)
-    b = police_files(tmp_path / "b", ["2025-01"], rows=500, force="Beta Police", seed=2)
-    holder = start_holding(2, ws, a)
-    code_b, out_b, err_b = run("none", ws, b)
-    code_a, _out_a, err_a = finish(holder)
-    assert (code_a, code_b) == (0, 0), err_a + err_b
+    a, b = two_forces(tmp_path, 500)
+    code_b, _out_b, err_b = second_while_first_holds(2, ws, a, b)
+    assert code_b == 0, err_b
     assert lake_state(open_workspace(ws.root))["rows"] == 2 * (500 - 10)
 
 
 def test_the_same_file_at_once_is_loaded_once_and_the_other_says_why(ws, tmp_path):
     shared = police_files(tmp_path / "s", ["2025-01"], rows=500, force="Alpha Police", seed=1)
     extra = police_files(tmp_path / "x", ["2025-02"], rows=500, force="Alpha Police", seed=4)
-    holder = start_holding(3, ws, shared)  # the second reads the register before the first commits
-    code_b, out_b, err_b = run("none", ws, shared + extra)
-    code_a, _out_a, err_a = finish(holder)
-    assert code_a == 0, err_a
+    # the second reads the register before the first commits
+    code_b, out_b, err_b = second_while_first_holds(3, ws, shared, shared + extra)
     assert code_b == 1
     line = one_line_error(err_b)
     assert "loaded into this workspace by another command while this one ran" in line
@@ -61,12 +69,8 @@ def test_the_same_file_at_once_is_loaded_once_and_the_other_says_why(ws, tmp_pat
 
 
 def test_a_command_that_waits_too_long_gives_up_in_one_line(ws, tmp_path):
-    a = police_files(tmp_path / "a", ["2025-01"], rows=300, force="Alpha Police", seed=1)
-    b = police_files(tmp_path / "b", ["2025-01"], rows=300, force="Beta Police", seed=2)
-    holder = start_holding(4, ws, a)
-    code_b, _out_b, err_b = run("wait:1", ws, b)
-    code_a, _out_a, err_a = finish(holder)
-    assert code_a == 0, err_a
+    a, b = two_forces(tmp_path, 300)
+    code_b, _out_b, err_b = second_while_first_holds(4, ws, a, b, moment="wait:1")
     assert code_b == 1
     assert "another command is writing to this workspace's register; try again" in one_line_error(err_b)
     state = lake_state(open_workspace(ws.root))  # the one that gave up left nothing behind
