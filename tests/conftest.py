@@ -94,6 +94,20 @@ def make_workspace(root: Path, backend: str = "sqlite", name: str = "Test VRP"):
     return init_workspace(root, name, database=new_database(backend))
 
 
+def demo_workspace(base: Path, *, seed: int, scale: float, name: str = "Wessex", years=(2024, 2025)):
+    """The demo partnership's files under base/files, and a workspace base/ws holding its reference
+    data (LSOA lookup, boundaries, population): what most end-to-end fixtures start from."""
+    from vrp.demo import generate
+    from vrp.ingest.reference import ingest_boundaries, ingest_lsoa_lookup, ingest_population
+
+    manifest = generate(base / "files", seed=seed, years=years, scale=scale)
+    ws = init_workspace(base / "ws", name)
+    ingest_lsoa_lookup(ws, manifest.lsoa_lookup)
+    ingest_boundaries(ws, manifest.boundaries)
+    ingest_population(ws, manifest.population)
+    return ws, manifest
+
+
 @pytest.fixture
 def ws(tmp_path, backend):
     return make_workspace(tmp_path / "ws", backend)

@@ -6,14 +6,13 @@ from collections import Counter
 
 import pytest
 
+from tests.conftest import demo_workspace
 from vrp.classify import classify_workspace
-from vrp.demo import generate
 from vrp.ingest.extract import ingest_police_extract
 from vrp.ingest.police_uk import ingest_police_uk
-from vrp.ingest.reference import ingest_boundaries, ingest_deprivation, ingest_lsoa_lookup, ingest_population
+from vrp.ingest.reference import ingest_deprivation
 from vrp.query import counts, open_lake
 from vrp.quality import quality_report
-from vrp.workspace import init_workspace
 
 HOMICIDE = {"1", "4.1", "4.2", "4.10"}
 
@@ -21,11 +20,7 @@ HOMICIDE = {"1", "4.1", "4.2", "4.10"}
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     base = tmp_path_factory.mktemp("demo")
-    manifest = generate(base / "files", seed=7, years=(2024, 2025), scale=0.4)
-    ws = init_workspace(base / "ws", "Wessex")
-    ingest_lsoa_lookup(ws, manifest.lsoa_lookup)
-    ingest_boundaries(ws, manifest.boundaries)
-    ingest_population(ws, manifest.population)
+    ws, manifest = demo_workspace(base, seed=7, scale=0.4)
     ingest_deprivation(ws, manifest.deprivation)
     extract = ingest_police_extract(ws, manifest.extracts, str(manifest.mapping))
     police = ingest_police_uk(ws, manifest.police_uk)

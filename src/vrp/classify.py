@@ -14,7 +14,6 @@ import pyarrow as pa
 
 from vrp.definitions import Definition, get_definition, is_match_sql, load_definitions, matched_rules_sql
 from vrp.errors import VrpError
-from vrp.lake import Load
 from vrp.lake.read import DATASET_INFO, loaded_datasets
 from vrp.query import KEY_COLUMN, open_lake
 
@@ -87,7 +86,7 @@ def _overlap(con, a: Definition, b: Definition) -> dict:
 
 
 def _write(ws, con, definitions: list[Definition]) -> int | None:
-    from vrp.lake import FileLoad
+    from vrp.lake import FileLoad, Load  # here: the writing side is not needed to read definitions
 
     as_at = con.execute("SELECT max(as_at) FROM (" + " UNION ALL ".join(
         f"SELECT max(as_at) AS as_at FROM {d}" for d in sorted({x.dataset for x in definitions})) + ")").fetchone()[0]

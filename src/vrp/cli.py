@@ -61,6 +61,12 @@ def _finite(value):
     return value
 
 
+def _notes(notes: list[str]) -> None:
+    """Notes on an answer (months left out, a zero and what it counts), one line each on stderr."""
+    for note in notes:
+        err.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
+
+
 def _table(rows: list[dict], title: str | None = None, columns: list[str] | None = None) -> Table:
     columns = columns or (list(rows[0]) if rows else [])
     table = Table(title=title, show_lines=False)
@@ -266,7 +272,9 @@ def counts(by: Annotated[str, typer.Option("--by", help="Comma-separated fields:
     from vrp.query import counts as run
 
     fields = [f.strip() for f in by.split(",") if f.strip()]
-    rows = run(_workspace(workspace), fields, definition, start, end, dataset, all_statuses)
+    notes: list[str] = []
+    rows = run(_workspace(workspace), fields, definition, start, end, dataset, all_statuses, notes)
+    _notes(notes)
     if json_:
         _print_json(rows)
     else:
@@ -280,6 +288,7 @@ def quality(workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
     from vrp.quality import quality_report
 
     report = quality_report(_workspace(workspace))
+    _notes(report["notes"])
     if json_:
         _print_json(report)
         return
@@ -303,6 +312,8 @@ def quarantine(workspace: WorkspaceOpt = None, limit: Annotated[int, typer.Optio
     from vrp.status import quarantine_rows
 
     rows = quarantine_rows(_workspace(workspace), limit)
+    if not rows:
+        _notes(["no rows are held back: every row of every file loaded so far was loaded (or nothing is loaded yet)"])
     _print_json(rows) if json_ else console.print(_table(rows, title="Quarantine"))
 
 
@@ -312,8 +323,12 @@ def status(workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
     from vrp.status import workspace_status
 
     result = workspace_status(_workspace(workspace))
+    if result.get("note"):  # an empty workspace is a true answer (exit 0), but never a blank one
+        err.print(f"[yellow]note[/] {result['note']}", highlight=False, soft_wrap=True)
     if json_:
         _print_json(result)
+        return
+    if not result["datasets"]:
         return
     rows = [{"dataset": d["dataset"], "periods": f"{d['period_from']} .. {d['period_to']}", "rows": d["rows"],
              "quarantined": d["rows_quarantined"], "as at": d["as_at_to"], "snapshots": d["snapshots_current"],
@@ -361,7 +376,7 @@ def measures_list(workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> Non
 @measures_app.command("show")
 def measures_show(measure: Annotated[list[str], typer.Option("--measure", "-m", help="Measure id (repeatable), or all.")],
                   by: Annotated[str, typer.Option("--by", help="partnership, district or lsoa.")] = "district",
-                  period: Annotated[Optional[str], typer.Option("--period", help="month, quarter, financial_year, calendar_year, rolling_12 or custom (default: the measure's).")] = None,
+                  period: Annotated[Optional[str], typer.Option("--period", help="month, quarter, financial_year, calendar_year, rolling_12 or custom (default: custom, the --from/--to range as one period, when either is given; else the measure's).")] = None,
                   start: FromOpt = None, end: ToOpt = None,
                   compare: Annotated[str, typer.Option("--compare", help="Change against the previous period or the same period a year ago (year_ago).")] = "previous",
                   tier: TierOpt = "analyst", workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
@@ -369,9 +384,11 @@ def measures_show(measure: Annotated[list[str], typer.Option("--measure", "-m", 
     from vrp.measures.report import measure_rows
 
     skipped: list[str] = []
-    rows = measure_rows(_workspace(workspace), measure, by, period, start, end, compare, tier, skipped)
+    notes: list[str] = []
+    rows = measure_rows(_workspace(workspace), measure, by, period, start, end, compare, tier, skipped, notes)
     for note in skipped:
-        err.print(f"[yellow]skipped[/] {note}", highlight=False)
+        err.print(f"[yellow]skipped[/] {note}", highlight=False, soft_wrap=True)
+    _notes(notes)
     if json_:
         _print_json(rows)
         return
@@ -452,6 +469,15 @@ def _provenance_line(prov: dict) -> str:
                + f" over {prov['study_area']}" if "units" in prov else ""))
 
 
+def _gaps(prov: dict) -> None:
+    """One line on stderr when months asked for have no data (left out: a gap, not a zero)."""
+    if prov.get("months_without_data"):
+        from vrp.coverage import gap_note
+        from vrp.measures.periods import month_index
+
+        _notes([gap_note(prov["dataset"], [month_index(m) for m in prov["months_without_data"]])])
+
+
 def _emit(data: dict, rows_key: str, out: Optional[Path], json_: bool, title: str, columns: list[str],
           polygons=None, top: int = 15, order=None) -> None:
     """Write rows to --out (in unit order), then print JSON or a table of the first rows in
@@ -467,6 +493,7 @@ def _emit(data: dict, rows_key: str, out: Optional[Path], json_: bool, title: st
     for item in data["provenance"].get("unmapped_codes", []):
         err.print(f"[yellow]warning[/] no harm weight for {item['code']!r} ({item['rows']} crimes): not in the harm total",
                   highlight=False)
+    _gaps(data["provenance"])
     if json_:
         shown = {k: v for k, v in data.items() if k != "polygons"}
         if out:
@@ -547,6 +574,7 @@ def hotspots_concentration(cell: CellOpt = None, definition: DefinitionOpt = Non
 
     with _working("Counting events in cells"):
         data = concentration_summary(place_counts(_workspace(workspace), _query(definition, start, end, dataset, weight, unit, cell)))
+    _gaps(data["provenance"])
     if json_:
         _print_json(data)
         return
@@ -580,6 +608,7 @@ def hotspots_stability(start: Annotated[str, typer.Option("--from", help="First 
 
         write_table([{**r, "hot_periods": ";".join(r["hot_periods"]), "values": ";".join(map(str, r["values"]))}
                      for r in data["units"]], out if out.suffix == ".csv" else out.with_suffix(".csv"))
+    _gaps(data["provenance"])
     if json_:
         _print_json(data)
         return
@@ -614,6 +643,7 @@ def hotspots_knox(space_bands: Annotated[str, typer.Option("--space-bands", help
         data = knox_report(_workspace(workspace), _query(definition, start, end, dataset, "count", "square", None),
                            _breaks(space_bands, "--space-bands"), _breaks(time_bands, "--time-bands"), iterations, seed,
                            metric, nrc_compatible)
+    _gaps(data["provenance"])
     if json_:
         _print_json(data)
         return
@@ -654,6 +684,7 @@ def hotspots_backtest(train_from: Annotated[str, typer.Option("--train-from", he
     with _working("Backtesting forecasts"):
         data = backtest_report(_workspace(workspace), _query(definition, None, None, dataset, weight, "square", cell),
                                (train_from, train_to), (test_from, test_to), coverage, rolling=rolling)
+    _gaps(data["provenance"])
     if rolling:
         rows = [{**s, "pai": s["pai_mean"], "hit_rate": s["hit_rate_mean"], "pei": s["pei_mean"],
                  "months_detail": [m for m in data["months"] if m["method"] == s["method"]], **data["provenance"]}
@@ -794,6 +825,7 @@ def cohorts_show(rule: RuleArg, workspace: WorkspaceOpt = None, purpose: Purpose
     from vrp.people.cohort_store import show
 
     data = show(_workspace(workspace), rule, purpose, identify)
+    _notes([data["note"]] if data.get("note") else [])
     if json_:
         _print_json(data)
         return
@@ -825,6 +857,10 @@ def cohorts_summary(workspace: WorkspaceOpt = None, tier: TierOpt = "analyst", j
     from vrp.people.cohort_store import summary
 
     data = summary(_workspace(workspace), tier)
+    if not data["cohorts"]:
+        from vrp.errors import NothingToShow
+
+        raise NothingToShow(data["note"])
     _print_json(data) if json_ else console.print(_table(data["cohorts"], title=f"Cohort lists ({tier} tier)"))
 
 
@@ -854,6 +890,9 @@ def audit(workspace: WorkspaceOpt = None, action: Annotated[Optional[str], typer
     from vrp.audit import events
 
     rows = events(_workspace(workspace), action, limit)
+    if not rows:
+        _notes([f"no audit event with action {action!r}" if action else "the audit log is empty: nothing identifiable "
+                "has been read and no safeguarded list changed yet"])
     if json_:
         _print_json(rows)
         return

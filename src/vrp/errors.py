@@ -26,3 +26,9 @@ class InputError(VrpError):
 
 class WorkspaceError(VrpError):
     """No workspace, or a workspace that is not in a usable state."""
+
+
+class NothingToShow(VrpError):
+    """A question the loaded data cannot answer: no data for the months, dataset or measure asked
+    for, or nothing selected by the filter. The message says why in one line (which months the
+    data cover, which period types fit, which measure or definition the loaded data can give)."""

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vrp.definitions.offences import knife_collection_codes
+from vrp.errors import NothingToShow
 from vrp.lake.read import loaded_datasets
 from vrp.query import CRIME_DATASETS, KEY_COLUMN, open_lake
 from vrp.store import IngestRun, QuarantineRow, SourceFile
@@ -29,7 +30,13 @@ def quality_report(ws) -> dict:
         if dataset in loaded:
             checks += _crime_checks(ws, con, dataset, "lsoa_lookup" in loaded)
     checks += _quarantine_checks(ws)
-    return {"workspace": str(ws.root), "checks": checks,
+    if not loaded and not checks:
+        raise NothingToShow("nothing to check: no data loaded yet (load police.uk files with `vrp ingest police-uk "
+                            "FILES` or a force extract with `vrp ingest police-extract FILES --mapping NAME`)")
+    notes = [] if loaded & set(CRIME_DATASETS) else [
+        "no crime data loaded: only quarantined rows are checked (the area, LSOA, id, location and monthly checks "
+        "need `vrp ingest police-uk FILES` or `vrp ingest police-extract FILES --mapping NAME`)"]
+    return {"workspace": str(ws.root), "checks": checks, "notes": notes,
             "summary": {s: sum(c["severity"] == s for c in checks) for s in ("ok", "warning", "error")}}
 
 

@@ -6,9 +6,11 @@ import re
 
 import duckdb
 
+from vrp import coverage as cover
 from vrp.definitions import Definition, get_definition, is_match_sql
+from vrp.definitions.engine import sql_literal
 from vrp.definitions.offences import offence_codes
-from vrp.errors import VrpError
+from vrp.errors import NothingToShow, VrpError
 from vrp.lake import connect, require_dataset
 from vrp.lake.read import loaded_datasets
 
@@ -38,8 +40,10 @@ def open_lake(ws) -> duckdb.DuckDBPyConnection:
     con = connect(ws)
     codes = offence_codes()
     con.execute("CREATE TABLE ho_offences(code VARCHAR, description VARCHAR, offence_group VARCHAR, offence_subgroup VARCHAR)")
-    con.executemany("INSERT INTO ho_offences VALUES (?, ?, ?, ?)",
-                    [[c.code, c.description, c.offence_group, c.offence_subgroup] for c in codes.values()])
+    # One statement of literals: bound parameters cost a call each, and make DuckDB import pandas.
+    con.execute("INSERT INTO ho_offences VALUES " + ", ".join(
+        "(" + ", ".join(sql_literal(v) for v in (c.code, c.description, c.offence_group, c.offence_subgroup)) + ")"
+        for c in codes.values()))
     loaded = loaded_datasets(con)
     if "lsoa_lookup" in loaded:
         # One district per LSOA code; where both vintages hold a code, the newer one wins.
@@ -96,12 +100,25 @@ def check_month(value: str | None, option: str) -> str | None:
     return value
 
 
+def require_records(ws, con, dataset: str, definitions: list[Definition]) -> None:
+    """The dataset a question counts must be loaded; if not, say which definitions the loaded data have."""
+    if dataset in loaded_datasets(con):
+        return
+    asked = [d for d in definitions if d.dataset == dataset]
+    if asked:
+        raise NothingToShow(cover.definition_not_loaded(ws, con, asked[0]))
+    require_dataset(con, dataset)
+
+
 def counts(ws, by: list[str], definition_ids: list[str] | None = None, start: str | None = None,
-           end: str | None = None, dataset: str | None = None, all_statuses: bool = False) -> list[dict]:
+           end: str | None = None, dataset: str | None = None, all_statuses: bool = False,
+           notes: list[str] | None = None) -> list[dict]:
     """Crimes counted by the given fields, optionally only those matching one or more definitions.
 
     With several definitions each group is counted once per definition, with a `definition` key.
     Force extracts count confirmed crimes only (as police statistics do) unless all_statuses.
+    Months asked for with no data raise `NothingToShow` when none is loaded; otherwise `notes`
+    gets one line naming the months left out, or, for a count of zero, what was looked at.
     """
     check_month(start, "--from"), check_month(end, "--to")
     unknown = [f for f in by if f not in FIELDS]
@@ -110,7 +127,10 @@ def counts(ws, by: list[str], definition_ids: list[str] | None = None, start: st
     con = open_lake(ws)
     definitions = [get_definition(d, [ws.definitions_dir]) for d in (definition_ids or [])]
     dataset = choose_dataset(con, dataset, by, definitions)
-    require_dataset(con, dataset)
+    require_records(ws, con, dataset, definitions)
+    if start and end and end < start:
+        raise VrpError(f"--to {end} is before --from {start}")
+    missing = cover.require_months(ws, dataset, start, end)
     wrong = [f for f in by if dataset not in FIELDS[f][1]]
     if wrong:
         raise VrpError(f"field '{wrong[0]}' does not exist in {dataset} data")
@@ -138,4 +158,26 @@ def counts(ws, by: list[str], definition_ids: list[str] | None = None, start: st
     order = "ORDER BY " + ", ".join(f"{k} NULLS LAST" for k in keys) if keys else ""
     result = con.execute(f"SELECT * FROM ({' UNION ALL '.join(parts)}) {order}")
     names = [d[0] for d in result.description]
-    return [dict(zip(names, row)) for row in result.fetchall()]
+    rows = [dict(zip(names, row)) for row in result.fetchall()]
+    if notes is not None:
+        zero = _zero_note(ws, con, dataset, definitions, rows, where, start, end)
+        notes += [zero] if zero else [cover.gap_note(dataset, missing)] if missing else []
+    return rows
+
+
+def _zero_note(ws, con, dataset: str, definitions: list[Definition], rows: list[dict], where: list[str],
+               start: str | None, end: str | None) -> str | None:
+    """For a count of zero (or a definition that matched nothing), what was looked at."""
+    several = len(definitions) > 1
+    empty = [d.id for d in definitions
+             if not sum(r["count"] for r in rows if not several or r["definition"] == d.id)]
+    if sum(r["count"] for r in rows) and not empty:
+        return None
+    months = cover.range_text(ws, dataset, start, end)
+    n = con.execute(f"SELECT count(*) FROM {dataset}_enriched WHERE {' AND '.join(where)}").fetchone()[0]
+    status = " confirmed" if dataset == "crimes" and "crime_status = 'confirmed'" in where else ""
+    if not definitions or not n:
+        hint = " (--all-statuses counts cancelled and transferred crimes too)" if status else ""
+        return f"no{status} {cover.noun(dataset)} records in {months}: the count is 0{hint}"
+    return (f"none of the {n:,}{status} {cover.noun(dataset)} records in {months} match "
+            f"{' or '.join(empty)}: the count is 0")

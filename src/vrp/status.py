@@ -40,7 +40,15 @@ def workspace_status(ws) -> dict:
     for d in datasets:
         for k in ("as_at_from", "as_at_to", "last_loaded"):
             d[k] = d[k].isoformat() if d[k] else None
-    return {"workspace": str(ws.root), "partnership": ws.partnership_name, "datasets": datasets}
+    result = {"workspace": str(ws.root), "partnership": ws.partnership_name, "datasets": datasets}
+    if not any(d["snapshots_current"] for d in datasets):
+        result["note"] = NOTHING_LOADED
+    return result
+
+
+NOTHING_LOADED = ("nothing loaded yet: load police.uk files with `vrp ingest police-uk FILES` (or a force extract with "
+                  "`vrp ingest police-extract FILES --mapping NAME`) and the LSOA lookup with "
+                  "`vrp ingest reference lsoa-lookup FILE` (README.md, 'Quick start')")
 
 
 def quarantine_rows(ws, limit: int = 50) -> list[dict]:

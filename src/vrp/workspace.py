@@ -193,11 +193,20 @@ def open_workspace(root: Path) -> Workspace:
     except tomllib.TOMLDecodeError as exc:
         raise WorkspaceError(f"{cfg}: {exc}") from None
     ws = Workspace(root=root.resolve(), config=config)
-    if (ws.lake / ".staging").is_dir():  # a killed command's leftovers, swept before anything reads
-        from vrp.lake.write import sweep_dead_runs
+    if _staging_in_use(ws):  # a run in progress, or a killed one's leftovers: swept before anything reads
+        from vrp.lake.runs import sweep_dead_runs
 
         sweep_dead_runs(ws)
     return ws
+
+
+def _staging_in_use(ws) -> bool:
+    """Anything in lake/.staging (one directory read: opening a workspace imports nothing for it)."""
+    try:
+        with os.scandir(ws.lake / ".staging") as entries:
+            return any(entries)
+    except FileNotFoundError:
+        return False
 
 
 def find_workspace(explicit: Path | None = None) -> Workspace:

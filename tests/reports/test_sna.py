@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import demo_workspace
 from vrp.cli import app
-from vrp.demo import generate
 from vrp.disclosure import DisclosureRule, recoverable, suppress
 from vrp.errors import VrpError
 from vrp.ingest.extract import ingest_police_extract
 from vrp.ingest.health import ingest_ed_attendances
 from vrp.ingest.homicides import ingest_homicides
 from vrp.ingest.police_uk import ingest_police_uk
-from vrp.ingest.reference import ingest_boundaries, ingest_lsoa_lookup, ingest_population
+from vrp.ingest.reference import ingest_lsoa_lookup, ingest_population
 from vrp.measures.report import measure_rows
 from vrp.query import open_lake
 from vrp.reports.sna import PARTNERSHIP, TOTAL, Protect, assemble, period_label
@@ -31,11 +31,7 @@ from vrp.workspace import init_workspace
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     base = tmp_path_factory.mktemp("sna")
-    m = generate(base / "files", seed=5, years=(2024, 2025), scale=0.3)
-    ws = init_workspace(base / "ws", "Wessex VRP")
-    ingest_lsoa_lookup(ws, m.lsoa_lookup)
-    ingest_boundaries(ws, m.boundaries)
-    ingest_population(ws, m.population)
+    ws, m = demo_workspace(base, seed=5, scale=0.3, name="Wessex VRP")
     ingest_police_extract(ws, m.extracts, str(m.mapping))
     ingest_homicides(ws, [m.homicides], str(m.homicides_mapping))
     ingest_ed_attendances(ws, m.ed_attendances, str(m.ed_mapping))

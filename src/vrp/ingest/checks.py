@@ -9,6 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vrp.ingest.arrow import indices, scalar, strings, to_bools
+
 NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
@@ -23,29 +25,30 @@ class Check:
 
 
 def blank(arr: pa.Array) -> pa.Array:
-    return pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(arr)), 0)
+    return pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(arr)), scalar(0))
 
 
 def null_if_blank(arr: pa.Array) -> pa.Array:
     trimmed = pc.utf8_trim_whitespace(arr)
-    return pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), pa.scalar(None, pa.string()), trimmed)
+    return pc.if_else(pc.equal(pc.utf8_length(trimmed), scalar(0)), scalar(None, pa.string()), trimmed)
 
 
 def parse_number(arr: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(float values with blanks as null, mask of non-blank values that are not numbers)."""
-    present = pc.invert(blank(arr))
+    trimmed = pc.utf8_trim_whitespace(arr)
+    present = pc.invert(pc.equal(pc.utf8_length(trimmed), scalar(0)))  # not blank(arr): trimmed once
     numeric = pc.match_substring_regex(arr, NUMBER)
     bad = pc.and_(present, pc.invert(numeric))
-    cleaned = pc.if_else(numeric, pc.utf8_trim_whitespace(arr), pa.scalar(None, pa.string()))
+    cleaned = pc.if_else(numeric, trimmed, scalar(None, pa.string()))
     return pc.cast(cleaned, pa.float64()), bad
 
 
 def out_of_range(values: pa.Array, low: float, high: float) -> pa.Array:
-    return pc.fill_null(pc.or_(pc.less(values, low), pc.greater(values, high)), False)
+    return pc.fill_null(pc.or_(pc.less(values, scalar(low)), pc.greater(values, scalar(high))), scalar(False))
 
 
 def not_in(arr: pa.Array, allowed) -> pa.Array:
-    return pc.invert(pc.is_in(arr, value_set=pa.array(sorted(allowed), pa.string())))
+    return pc.invert(pc.is_in(arr, value_set=strings(sorted(allowed))))
 
 
 def apply_checks(batch: pa.RecordBatch, checks: list[Check]) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
@@ -54,11 +57,11 @@ def apply_checks(batch: pa.RecordBatch, checks: list[Check]) -> tuple[np.ndarray
     good = np.ones(n, dtype=bool)
     failures: list[tuple[int, str, str]] = []
     for check in checks:
-        failed = np.asarray(pc.fill_null(check.failed, False).to_numpy(zero_copy_only=False), dtype=bool) & good
+        failed = to_bools(check.failed) & good
         if not failed.any():
             continue
         idx = np.flatnonzero(failed)
-        values = batch.column(check.field).take(pa.array(idx)).to_pylist() if check.field in batch.schema.names else [None] * len(idx)
+        values = batch.column(check.field).take(indices(idx)).to_pylist() if check.field in batch.schema.names else [None] * len(idx)
         failures.extend((int(i), check.field, check.reason.format(value=v)) for i, v in zip(idx, values))
         good &= ~failed
     failures.sort()

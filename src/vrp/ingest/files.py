@@ -76,8 +76,9 @@ class CsvBatches:
     `locate_records` finds exactly where they were when a file has any row to quarantine.
     """
 
-    def __init__(self, path: Path, columns: list[str], multiline: bool = False):
+    def __init__(self, path: Path, columns: list[str], multiline: bool = False, threads: bool = True):
         self.path, self.columns, self.multiline = path, columns, multiline
+        self.threads = threads  # parse on Arrow's thread pool (the same batches either way)
         self.ragged: list[str] = []
 
     def _on_invalid(self, row) -> str:
@@ -87,7 +88,7 @@ class CsvBatches:
     def __iter__(self) -> Iterator[tuple[pa.RecordBatch, int]]:
         path, columns = self.path, self.columns
         source = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
-        read = pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=BLOCK_SIZE)
+        read = pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=BLOCK_SIZE, use_threads=self.threads)
         # Quoted fields may span lines in free-text extracts; allowing it costs parallel parsing.
         parse = pacsv.ParseOptions(invalid_row_handler=self._on_invalid, newlines_in_values=self.multiline)
         convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in columns}, strings_can_be_null=False,

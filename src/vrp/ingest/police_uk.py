@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vrp.errors import InputError
+from vrp.ingest.arrow import bools, scalar
 from vrp.ingest.checks import MONTH, Check, apply_checks, not_in, null_if_blank, out_of_range, parse_number
 from vrp.ingest.load import ingest_files
 
@@ -21,6 +22,7 @@ CRIME_TYPES = frozenset({
     "Other theft", "Possession of weapons", "Public order", "Robbery", "Shoplifting", "Theft from the person",
     "Vehicle crime", "Violence and sexual offences",
 })
+KEEP_BLANK = ("reported_by", "falls_within", "crime_type")  # trimmed, but a blank stays a blank
 SCHEMA = pa.schema([(c, pa.float64() if c in ("longitude", "latitude") else pa.string()) for c in COLUMNS] + [
     ("source_file", pa.string()), ("ingest_run", pa.string()), ("as_at", pa.date32())])
 
@@ -42,7 +44,7 @@ def normalise(batch: pa.RecordBatch, as_at: date) -> tuple[pa.Table, np.ndarray,
     month = pc.utf8_trim_whitespace(batch.column("month"))
     checks = [
         Check("month", pc.invert(pc.match_substring_regex(month, MONTH)), "month {value!r} is not a YYYY-MM month"),
-        Check("month", pc.greater(month, as_at.strftime("%Y-%m")), "month {value!r} is after the as-at date"),
+        Check("month", pc.greater(month, scalar(as_at.strftime("%Y-%m"))), "month {value!r} is after the as-at date"),
         Check("longitude", lon_bad, "longitude {value!r} is not a number"),
         Check("latitude", lat_bad, "latitude {value!r} is not a number"),
         Check("longitude", out_of_range(lon, -180, 180), "longitude {value!r} is outside -180..180"),
@@ -50,16 +52,23 @@ def normalise(batch: pa.RecordBatch, as_at: date) -> tuple[pa.Table, np.ndarray,
         Check("crime_type", not_in(batch.column("crime_type"), CRIME_TYPES), "unknown crime type {value!r}"),
     ]
     good, failures = apply_checks(batch, checks)
-    cols = {c: null_if_blank(batch.column(c)) for c in COLUMNS}
-    cols["month"], cols["longitude"], cols["latitude"] = month, lon, lat
-    for keep_blank in ("reported_by", "falls_within", "crime_type"):
-        cols[keep_blank] = pc.utf8_trim_whitespace(batch.column(keep_blank))
-    table = pa.table(cols).filter(pa.array(good))
+    parsed = {"month": month, "longitude": lon, "latitude": lat}
+    cols = {c: parsed[c] if c in parsed else pc.utf8_trim_whitespace(batch.column(c)) if c in KEEP_BLANK
+            else null_if_blank(batch.column(c)) for c in COLUMNS}
+    table = pa.Table.from_arrays(list(cols.values()), names=list(cols))
+    if not good.all():
+        table = table.filter(bools(good))
     return table, good, failures
 
 
 def partition(table: pa.Table):
     """Snapshots are per source (the reporting force) and month."""
+    if table.num_rows == 0:
+        return
+    sources, months = pc.unique(table.column("reported_by")), pc.unique(table.column("month"))
+    if len(sources) == len(months) == 1 and not (sources.null_count or months.null_count):
+        yield sources[0].as_py() or "unknown", months[0].as_py(), table  # the usual file: one force, one month
+        return
     keys = pa.table({"s": table.column("reported_by"), "m": table.column("month")}).group_by(["s", "m"]).aggregate([])
     for source, month in zip(keys.column("s").to_pylist(), keys.column("m").to_pylist()):
         mask = pc.and_(pc.equal(table.column("reported_by"), source), pc.equal(table.column("month"), month))

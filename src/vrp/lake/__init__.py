@@ -9,6 +9,14 @@ Reading is DuckDB in memory over the current snapshot files: never a DuckDB data
 one process would lock against every other (a web server, another CLI).
 """
 from vrp.lake.read import DATASET_INFO, connect, current_snapshots, require_dataset
-from vrp.lake.write import FileLoad, Load
 
 __all__ = ["DATASET_INFO", "connect", "current_snapshots", "require_dataset", "FileLoad", "Load"]
+
+
+def __getattr__(name: str):
+    """FileLoad and Load on first use: the writing side (pyarrow.parquet) is not loaded by commands that only read."""
+    if name in ("FileLoad", "Load"):
+        from vrp.lake import write
+
+        return getattr(write, name)
+    raise AttributeError(f"module 'vrp.lake' has no attribute {name!r}")

@@ -1,12 +1,16 @@
 """Reading the lake: the current snapshot of every dataset as a DuckDB view."""
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vrp.errors import WorkspaceError
 from vrp.store import Snapshot
+
+if TYPE_CHECKING:
+    import duckdb
 
 # Person-level partner datasets (vrp.ingest.people): pseudonymised in the lake, identities kept apart.
 PERSON_DATASETS = {
@@ -84,6 +88,8 @@ def current_snapshots(ws, dataset: str | None = None) -> list[Snapshot]:
 
 def connect(ws) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with one view per loaded dataset over its current snapshots."""
+    import duckdb  # here: commands that only read the register (vrp status) do not need it
+
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     by_dataset: dict[str, list[str]] = {}
     for snap in current_snapshots(ws):
@@ -92,8 +98,8 @@ def connect(ws) -> duckdb.DuckDBPyConnection:
         listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         con.execute(f"CREATE VIEW {dataset} AS SELECT * FROM read_parquet([{listing}], union_by_name = true, hive_partitioning = false)")
     con.execute("CREATE TABLE _loaded(dataset VARCHAR)")
-    if by_dataset:
-        con.executemany("INSERT INTO _loaded VALUES (?)", [[d] for d in by_dataset])
+    if by_dataset:  # literals, not bound parameters: binding Python values makes DuckDB import pandas
+        con.execute("INSERT INTO _loaded VALUES " + ", ".join("('" + d.replace("'", "''") + "')" for d in by_dataset))
     return con
 
 

@@ -70,12 +70,16 @@ def save(chart: alt.Chart, stem: Path) -> list[Path]:
 
 def write_charts(ws, measure_id: str, out: Path, area: str = "partnership", period: str | None = None,
                  start: str | None = None, end: str | None = None, tier: str = "analyst") -> list[Path]:
-    """The trend chart and, when every month is publishable, the SPC chart of one measure and area."""
+    """The trend chart and, when every month is publishable, the SPC chart of one measure and area.
+
+    A trend needs several periods, so --from/--to bound the measure's own period type here
+    (they are not one custom period as in `measure_rows`)."""
     by = "partnership" if area.lower() == "partnership" else "district"
-    rows = [r for r in measure_rows(ws, [measure_id], by, period, start, end, tier=tier)
-            if area.lower() in (r["area_code"].lower(), r["area"].lower())]
+    all_rows = measure_rows(ws, [measure_id], by, period or get_measure(ws, measure_id).period, start, end, tier=tier)
+    rows = [r for r in all_rows if area.lower() in (r["area_code"].lower(), r["area"].lower())]
     if not rows:
-        raise VrpError(f"no {measure_id} figures for area {area!r}")
+        known = ", ".join(dict.fromkeys(r["area_code"] for r in all_rows))
+        raise VrpError(f"unknown area {area!r} (expected partnership, a district code or name: {known})")
     out.mkdir(parents=True, exist_ok=True)
     first = rows[0]
     stem = slug(f"{measure_id}-{first['area']}")

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vrp import coverage as cover
 from vrp.definitions import is_match_sql
-from vrp.errors import VrpError
+from vrp.errors import NothingToShow, VrpError
 from vrp.lake import require_dataset
 from vrp.lake.read import current_snapshots, loaded_datasets
 from vrp.measures.catalogue import AGE_COLUMN, Measure
-from vrp.measures.periods import MONTH, Period, make_period, month_index, month_label, periods_between
+from vrp.measures.periods import MONTH, PERIOD_TYPES, Period, make_period, month_index, month_label, periods_between
 from vrp.stats.change import compare_counts
 from vrp.stats.rates import rate_ci
 
@@ -86,6 +87,55 @@ class MeasureTable:
                                  int(self.unknown[p, a]), rates[j], baseline,
                                  None if b is None else self.periods[b]))
         return rows
+
+    def empty_reason(self) -> str:
+        """Why no period can be reported, in one line (for a table with no reported period)."""
+        return no_period_reason(self.measure, self.meta["period_type"], set(self.meta["covered_months"]),
+                                *self.meta["requested"])
+
+    def left_out_note(self) -> str | None:
+        """Periods inside the range asked for that are left out because a month has no data."""
+        missing = self.meta["missing_months"]
+        labels = self.meta["incomplete_periods"]
+        if not labels:
+            return None
+        shown = ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
+        return (f"{self.measure.id}: {shown} left out: no {cover.noun(self.measure.dataset)} data loaded for "
+                f"{cover.month_list(missing)} (a missing month is a gap, not a zero)")
+
+
+KIND_NAMES = {"month": "month", "quarter": "calendar quarter", "financial_year": "financial year (April to March)",
+              "calendar_year": "calendar year (January to December)", "rolling_12": "rolling 12 months",
+              "custom": "custom period"}
+
+
+def no_period_reason(measure: Measure, kind: str, covered: set[int], start: int | None, end: int | None) -> str:
+    """One line on why no `kind` period of the measure can be reported for months start..end
+    (month indexes; None: from the first or to the last loaded month), naming the months the
+    data cover and the period types that would give figures."""
+    noun = cover.noun(measure.dataset)
+    if not covered:
+        return f"{measure.id}: no month of {noun} data is loaded"
+    have = cover.describe(covered)
+    first = min(covered) if start is None else start
+    last = max(covered) if end is None else end
+    if first > last or not any(m in covered for m in range(first, last + 1)):
+        asked = (f"for {cover.span(first, last)}" if first <= last else
+                 f"from {month_label(first)} on" if start is not None else f"up to {month_label(last)}")
+        return f"{measure.id}: no {noun} data loaded {asked}; the data cover {have}"
+    where = (f"in {cover.span(first, last)} ({noun} data cover {have})" if start is not None or end is not None
+             else f"in the loaded {noun} months, {have}")
+    fits = [k for k in PERIOD_TYPES if k != kind
+            and choose_periods(k, covered, month_label(first), month_label(last), "previous")[0]]
+    if kind == "custom":
+        missing = [m for m in range(first, last + 1) if m not in covered]
+        text = (f"{measure.id}: {cover.span(first, last)} cannot be reported as one period: no {noun} data loaded "
+                f"for {cover.month_list(missing)} (a missing month is a gap, not a zero; {noun} data cover {have})")
+    else:
+        text = f"{measure.id}: no complete {KIND_NAMES[kind]} {where}"
+    if fits:
+        text += f"; period types that fit: {', '.join(fits)} (--period)"
+    return text
 
 
 def area_list(con, ws, dataset: str) -> list[Area]:
@@ -270,9 +320,11 @@ def choose_periods(kind: str, covered: set[int], start: str | None, end: str | N
         return [], [], []
     first = month_index(start) if start else min(covered)
     last = month_index(end) if end else max(covered)
-    candidates = periods_between(kind, max(first, min(covered)), min(last, max(covered)))
+    # Every period of the kind inside the range asked for (custom: the range itself, as one period);
+    # one with a month beyond the data or in a gap is incomplete, never reported short.
+    candidates = periods_between(kind, first, last)
     report = [p for p in candidates if set(p.months) <= covered]
-    incomplete = [p.label for p in candidates if p not in report]
+    incomplete = [p for p in candidates if p not in report]
     baselines = {p: baseline_of(p, compare) for p in report}
     needed = sorted({b for b in baselines.values() if set(b.months) <= covered} - set(report))
     return report, needed, incomplete
@@ -290,9 +342,15 @@ def baseline_of(period: Period, compare: str) -> Period:
 def compute(ws, con, measure: Measure, period_kind: str | None = None, start: str | None = None,
             end: str | None = None, compare: str = "previous") -> MeasureTable:
     """Every area (partnership, districts, LSOAs) x every reported period, with the baselines
-    their changes need, before any suppression."""
-    require_dataset(con, measure.dataset)
-    kind = period_kind or measure.period
+    their changes need, before any suppression.
+
+    With no period type, --from/--to (either) make the range one custom period; else the
+    measure's own period type (financial year for most). A table with no reported period says
+    why through `empty_reason()`.
+    """
+    if measure.dataset not in loaded_datasets(con):
+        raise NothingToShow(cover.measure_not_loaded(ws, con, measure))
+    kind = period_kind or ("custom" if start or end else measure.period)
     areas = area_list(con, ws, measure.dataset)
     counts = numerator(con, measure, areas)
     covered = coverage(con, ws, measure)
@@ -309,7 +367,10 @@ def compute(ws, con, measure: Measure, period_kind: str | None = None, start: st
             "compare": compare, "age_band": measure.age_band, "rate_per": measure.per,
             "population_year": pop_year, "finest_level": _finest_level(areas, counts),
             "coverage": [month_label(min(covered)), month_label(max(covered))] if covered else None,
-            "incomplete_periods": incomplete, "limits": measure.limits}
+            "incomplete_periods": [p.label for p in incomplete], "limits": measure.limits,
+            "covered_months": sorted(covered),
+            "missing_months": sorted({m for p in incomplete for m in p.months if m not in covered}),
+            "requested": (month_index(start) if start else None, month_index(end) if end else None)}
     return MeasureTable(measure, areas, periods, len(report), totals, unknown, pop, base_index, meta)
 
 

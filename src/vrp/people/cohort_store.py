@@ -146,6 +146,10 @@ def show(ws, rule_id: str, purpose: str | None, identify: bool = False, today: d
         header = {"rule": run.rule_id, "version": run.rule_version, "list_role": run.list_role, "run_id": run.id,
                   "as_at": run.as_at.isoformat(), "built_at": run.built_at.isoformat(timespec="seconds"),
                   "definition": run.definition, "link_run": run.link_run}
+        if not rows:  # an empty list is an answer: say what was looked at
+            header["note"] = (f"nobody is on the {run.rule_id} list built {header['built_at'][:10]} as at "
+                              f"{header['as_at']}: none of the {run.people_scored:,} people scored met the rule, "
+                              "or the panel removed them")
     record(ws, "cohort read", f"cohort {rule_id} run {header['run_id']}", purpose, rows=len(rows),
            detail={"identified": identify})
     if identify and rows:
@@ -240,4 +244,10 @@ def summary(ws, tier: str = "analyst", today: date | None = None) -> dict:
                         **{k: (None if k in hidden else v) for k, v in counts.items()},
                         "suppressed": sorted(hidden),
                         "pending_review": None if tier != "analyst" else sum(e.decision == "pending" for e in entries)})
-    return {"tier": tier, "cohorts": out}
+    result = {"tier": tier, "cohorts": out}
+    if not out:  # the CLI refuses with this line; a report simply has no cohort section
+        result["note"] = NO_LISTS
+    return result
+
+
+NO_LISTS = "no cohort list has been built: run `vrp cohorts build` first (after `vrp link partners`)"

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vrp.audit import current_user
-from vrp.errors import InputError, VrpError
+from vrp.errors import InputError, NothingToShow
 from vrp.lake import FileLoad, Load
 from vrp.lake.read import connect, loaded_datasets
 from vrp.people.identities import read_identities
@@ -57,7 +57,9 @@ def link_partners(ws, purpose: str | None, settings_name: str | None = None, thr
         threshold or ws.config.get("linkage", {}).get("threshold"))
     people = read_identities(ws, purpose, action="link partners", detail={"settings": settings.id})
     if people.empty:
-        raise VrpError("no person-level records loaded: run `vrp ingest people DATASET FILES` first")
+        raise NothingToShow("no person-level records loaded: run `vrp ingest people DATASET FILES` first")
+    if len(people) < 2:
+        raise NothingToShow("only one person-level record is loaded: linkage needs at least two")
     records = pd.DataFrame({"record_id": people["record_key"], "first_name": people["first_name"],
                             "surname": people["surname"], "dob": people["dob"].astype("string"),
                             "sex": people["sex"], "postcode": people["postcode"], "address": people["address"],
@@ -167,6 +169,8 @@ def dedupe_file(path: Path, out: Path, settings_name: str | None = None, thresho
                 progress=None) -> dict:
     """Deduplicate one person file; with --previous, people keep the ids of an earlier output."""
     frame = read_person_csv(path)
+    if len(frame) < 2:
+        raise InputError(path, f"{len(frame)} record{'' if len(frame) == 1 else 's'}: deduplication needs at least two")
     if truth_column and truth_column not in frame.columns:
         raise InputError(path, f"no column {truth_column!r} for the truth", line=1)
     settings = load_settings(settings_name).with_threshold(threshold)

@@ -8,15 +8,15 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from vrp.classify import definitions_in_use
+from vrp import coverage as cover
 from vrp.definitions import Definition, get_definition, is_match_sql
 from vrp.errors import VrpError
 from vrp.lake import require_dataset
 from vrp.lake.read import loaded_datasets
-from vrp.measures.periods import month_index
+from vrp.measures.periods import month_index, month_label
 from vrp.places import harm
 
-from vrp.query import CRIME_DATASETS, check_month, choose_dataset
+from vrp.query import CRIME_DATASETS, check_month, choose_dataset, require_records
 
 WEIGHTS = ("count", "harm-css", "harm-cchi")
 _TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
@@ -41,6 +41,7 @@ class Events:
     weighting: str = "count"     # "count" or the harm scheme id and version
     unmapped: list[dict] = field(default_factory=list)  # codes with no harm weight: [{code, rows}]
     unlocated: int = 0           # matching crimes with no coordinates (not analysable by place)
+    missing_months: list[int] = field(default_factory=list)  # months asked for with no data loaded (gaps)
 
     @property
     def n(self) -> int:
@@ -78,7 +79,8 @@ class Events:
         return {"dataset": self.dataset, "definition": self.definition.id,
                 "definition_version": self.definition.version, "from": self.start, "to": self.end,
                 "as_at": self.as_at, "weight": self.weighting, "events": int(self.n),
-                "unlocated_events": int(self.unlocated), "unmapped_codes": self.unmapped}
+                "unlocated_events": int(self.unlocated), "unmapped_codes": self.unmapped,
+                "months_without_data": [month_label(m) for m in self.missing_months]}
 
 
 def choose_definition(ws, con, definition_id: str | None, dataset: str | None) -> Definition:
@@ -88,6 +90,8 @@ def choose_definition(ws, con, definition_id: str | None, dataset: str | None) -
         if defn.dataset not in CRIME_DATASETS:
             raise VrpError(f"definition '{defn.id}' classifies {defn.dataset} data, which have no map locations")
         return defn
+    from vrp.classify import definitions_in_use  # here: classify loads pyarrow, not needed otherwise
+
     dataset = choose_dataset(con, dataset, [], [])
     for defn in definitions_in_use(ws, None):
         if defn.dataset == dataset:
@@ -105,8 +109,11 @@ def load_events(ws, con, definition_id: str | None = None, start: str | None = N
     if dataset and defn.dataset != dataset:
         raise VrpError(f"definition '{defn.id}' classifies {defn.dataset} data, not {dataset}")
     dataset = defn.dataset
-    require_dataset(con, dataset)
+    require_records(ws, con, dataset, [defn])
     require_dataset(con, "lsoa_lookup")
+    if start and end and end < start:
+        raise VrpError(f"--to {end} is before --from {start}")
+    missing = cover.require_months(ws, dataset, start, end)
     where = ["in_area", f"({is_match_sql(defn)})"]
     if start:
         where.append(f"month >= '{start}'")
@@ -118,24 +125,70 @@ def load_events(ws, con, definition_id: str | None = None, start: str | None = N
                 "epoch_ms(coalesce(CAST(committed_from AS DATE), recorded_date)::TIMESTAMP) // 86400000 AS day")
     else:
         cols = "longitude AS x, latitude AS y, month, crime_type AS code, lsoa_code, NULL::BIGINT AS day"
+    # DuckDB's own NumPy conversion: going through Arrow makes pyarrow import pandas (~0.3 s).
     table = con.execute(f"SELECT {cols} FROM {dataset}_enriched WHERE {' AND '.join(where)} "
-                        "ORDER BY month, x, y, code").to_arrow_table()
-    x = table["x"].to_numpy(zero_copy_only=False).astype(float)
-    y = table["y"].to_numpy(zero_copy_only=False).astype(float)
+                        "ORDER BY month, x, y, code").fetchnumpy()
+    x = _filled(table["x"], np.nan).astype(float)
+    y = _filled(table["y"], np.nan).astype(float)
     located = np.isfinite(x) & np.isfinite(y)
     if dataset == "police_uk":
-        x, y = _TO_BNG.transform(x, y)
-        x, y = np.asarray(x), np.asarray(y)
-    code = np.asarray(table["code"].to_pylist(), dtype=object)
-    months = table["month"].to_pylist()
+        x, y = _to_bng(x, y, located)
+    code = _filled(table["code"], None).astype(object)
+    months = _filled(table["month"], None).tolist()
     month_of = {m: month_index(m) for m in set(months)}
     month = np.array([month_of[m] for m in months], dtype=np.int64)
-    day = table["day"].to_numpy(zero_copy_only=False).astype(np.int64) if dataset == "crimes" else None
+    day = _filled(table["day"], np.iinfo(np.int64).min).astype(np.int64) if dataset == "crimes" else None
     weights, weighting, unmapped = _weights(code[located], dataset, weight)
     as_at = con.execute(f"SELECT max(as_at) FROM {dataset}").fetchone()[0]
     return Events(x[located], y[located], month[located], None if day is None else day[located], code[located],
-                  np.asarray(table["lsoa_code"].to_pylist(), dtype=object)[located], weights, dataset, defn,
-                  start, end, str(as_at) if as_at else None, weighting, unmapped, int((~located).sum()))
+                  _filled(table["lsoa_code"], None).astype(object)[located], weights, dataset, defn,
+                  start, end, str(as_at) if as_at else None, weighting, unmapped, int((~located).sum()), missing)
+
+
+def no_events_reason(ws, con, ev: Events, what: str = "nothing to map") -> str:
+    """Why a query found no located events, in one line: the matching records have no
+    coordinates, none lies in the partnership area, or none matches the definition."""
+    noun, defn = cover.noun(ev.dataset), ev.definition
+    months = cover.range_text(ws, ev.dataset, ev.start, ev.end)
+    if ev.unlocated:
+        other = (" (police.uk records are located: --dataset police_uk)"
+                 if ev.dataset == "crimes" and "police_uk" in loaded_datasets(con) else "")
+        return f"the {ev.unlocated:,} {defn.id} {noun} records in {months} have no coordinates: {what}{other}"
+    where = ["TRUE"] + ([f"month >= '{ev.start}'"] if ev.start else []) + ([f"month <= '{ev.end}'"] if ev.end else [])
+    if ev.dataset == "crimes":
+        where.append("crime_status = 'confirmed'")
+    n_all, n_area = con.execute(f"SELECT count(*), count(*) FILTER (WHERE in_area) FROM {ev.dataset}_enriched "
+                                f"WHERE {' AND '.join(where)}").fetchone()
+    if not n_all:
+        return f"no {noun} records in {months}: {what}"
+    if not n_area:
+        return (f"none of the {n_all:,} {noun} records in {months} lies in the partnership area ([area] districts "
+                f"in vrp.toml, the LSOA lookup): {what}")
+    return f"none of the {n_area:,} in-area {noun} records in {months} match {defn.id}: {what}"
+
+
+def _to_bng(lon: np.ndarray, lat: np.ndarray, located: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """BNG metres of the located points (the others stay NaN). police.uk points are snapped to a
+    few map points (about one distinct point per eight crimes), so each is transformed once."""
+    x, y = np.full(lon.shape, np.nan), np.full(lat.shape, np.nan)
+    points, back = np.unique(lon[located] + 1j * lat[located], return_inverse=True)
+    px, py = _TO_BNG.transform(points.real, points.imag)
+    x[located], y[located] = np.asarray(px)[back], np.asarray(py)[back]
+    return x, y
+
+
+def _filled(column: np.ndarray, missing) -> np.ndarray:
+    """A column from DuckDB's fetchnumpy (a masked array where it holds NULLs) with `missing` in
+    place of each NULL: NaN for numbers, None for text, as Arrow's conversion gave them."""
+    if not np.ma.isMaskedArray(column):
+        return np.asarray(column)
+    mask = np.ma.getmaskarray(column)
+    data = np.ma.getdata(column)
+    if isinstance(missing, float) and data.dtype.kind in "iu":
+        data = data.astype(float)
+    out = data.copy()
+    out[mask] = missing
+    return out
 
 
 def _weights(codes: np.ndarray, dataset: str, weight: str) -> tuple[np.ndarray, str, list[dict]]:

@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from vrp.errors import VrpError
@@ -201,9 +200,11 @@ class Units:
 
 def cell_id(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Text id of a cell from its centre in whole metres: stable across runs and periods."""
-    xs = pd.Series(np.round(x).astype(np.int64)).astype(str)
-    ys = pd.Series(np.round(y).astype(np.int64)).astype(str)
-    return (xs + "_" + ys).to_numpy(dtype=object)
+    xs = np.round(x).astype(np.int64).ravel().tolist()
+    ys = np.round(y).astype(np.int64).ravel().tolist()
+    ids = np.empty(len(xs), dtype=object)
+    ids[:] = [f"{a}_{b}" for a, b in zip(xs, ys)]
+    return ids
 
 
 def grid_units(kind: str, cell: float, bounds: tuple[float, float, float, float],

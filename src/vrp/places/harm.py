@@ -35,7 +35,6 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from vrp.datafile import read_toml
 from vrp.definitions.engine import POLICE_UK_CRIME_TYPES, sql_literal
@@ -332,6 +331,8 @@ def weigh(codes, scheme: HarmScheme | str, *, include_excluded: bool = False) ->
     get 0 and are reported; `include_excluded=True` gives them their table weight when they have one.
     Works per distinct value, so millions of rows cost one pass of factorisation.
     """
+    import pandas as pd  # here: pandas is slow to import, and only weighting needs it
+
     s = load_scheme(scheme) if isinstance(scheme, str) else scheme
     if isinstance(codes, (str, bytes)):
         raise VrpError("weigh needs one value per crime (a list, array or column), not a single string")

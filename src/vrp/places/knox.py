@@ -33,7 +33,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from vrp.errors import VrpError
 
@@ -195,6 +194,8 @@ def _close_pairs(xs, ys, reach: float, metric: str):
     cKDTree.query_pairs keeps pairs with distance <= r by its own arithmetic, so it is asked for a
     slightly larger radius and our own distances (the same formulas as scipy's pdist) decide the band.
     """
+    from scipy.spatial import cKDTree  # here: scipy.spatial is slow to import
+
     pts = np.column_stack([xs, ys])
     tree = cKDTree(pts)
     pairs = tree.query_pairs(reach * (1 + 1e-9) + 1e-9, p=METRICS[metric], output_type="ndarray")

@@ -26,7 +26,8 @@ from functools import cached_property
 from fractions import Fraction
 
 import numpy as np
-from scipy import sparse, stats
+from scipy import sparse
+from scipy.special import ndtr  # the normal CDF scipy.stats.norm uses; scipy.stats takes ~1 s to import
 
 from vrp.errors import VrpError
 
@@ -59,8 +60,7 @@ class _LocalResult:
     def records(self, ids=None) -> list[dict]:
         """One dict per cell, in order, for CSV: the columns of ``_columns`` (plus ``id`` first
         when ``ids`` is given), ``p_sim`` and ``q_sim`` only when permutations were run."""
-        names = [c for c in self._columns if getattr(self, c) is not None]
-        columns = [self._column(c) for c in names]
+        names, columns = map(list, zip(*self.columns().items()))
         if ids is not None:
             ids = list(ids)
             if len(ids) != len(self.value):
@@ -68,8 +68,16 @@ class _LocalResult:
             names, columns = ["id", *names], [ids, *columns]
         return [dict(zip(names, row)) for row in zip(*columns)]
 
-    def _column(self, name: str) -> list:
-        return getattr(self, name).tolist()
+    def columns(self) -> dict[str, list]:
+        """The columns of ``records`` as lists (name -> one value per cell), in column order."""
+        return {c: v.tolist() if isinstance(v, np.ndarray) else v for c, v in self.column_arrays().items()}
+
+    def column_arrays(self) -> dict[str, np.ndarray | list]:
+        """The columns of ``records``: NumPy arrays, or lists where a column is recoded (quadrant)."""
+        return {c: self._column(c) for c in self._columns if getattr(self, c) is not None}
+
+    def _column(self, name: str) -> np.ndarray | list:
+        return getattr(self, name)
 
     def _summary(self) -> dict:
         return {"cells": int(len(self.value)), "alternative": self.alternative, "fdr": self.fdr,
@@ -140,7 +148,7 @@ class LocalMoran(_LocalResult):
 
     _columns = ("value", "moran_i", "quadrant", "z", "p", "q", "p_sim", "q_sim")
 
-    def _column(self, name: str) -> list:
+    def _column(self, name: str) -> np.ndarray | list:
         if name == "quadrant":
             return [QUADRANTS[v] for v in self.quadrant.tolist()]
         return super()._column(name)
@@ -335,8 +343,26 @@ def fdr_q(p, method: str = "bh") -> np.ndarray:
     if tested.any():
         if (p[tested] < 0).any() or (p[tested] > 1).any():
             raise VrpError("p-values must lie between 0 and 1")
-        q[tested] = stats.false_discovery_control(p[tested], method=method)
+        q[tested] = _false_discovery_control(p[tested], method)
     return q
+
+
+def _false_discovery_control(ps: np.ndarray, method: str) -> np.ndarray:
+    """``scipy.stats.false_discovery_control(ps, method=method)`` for a 1-D array of p-values in
+    0..1, step for step (the same sort, products and cumulative minimum, so the same floats),
+    without importing scipy.stats."""
+    m = ps.size
+    if m <= 1:
+        return ps
+    order = np.argsort(ps, kind="stable")
+    ps = np.take_along_axis(ps, order, axis=-1)
+    i = np.arange(1, m + 1, dtype=ps.dtype)
+    ps = ps * (m / i)
+    if method == "by":
+        ps = ps * np.sum(1 / i)
+    np.minimum.accumulate(ps[::-1], out=ps[::-1])
+    np.put_along_axis(ps, order, values=ps.copy(), axis=-1)
+    return np.clip(ps, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -523,11 +549,13 @@ def _check_options(permutations, alternative: str, fdr: str, alpha) -> None:
 
 
 def _normal_p(z: np.ndarray, alternative: str) -> np.ndarray:
+    """Normal p-values as scipy.stats.norm gives them (its sf(z) is ndtr(-z), its cdf ndtr(z))."""
+    z = np.asarray(z, dtype=float)
     if alternative == "greater":
-        return stats.norm.sf(z)
+        return ndtr(-z)
     if alternative == "less":
-        return stats.norm.cdf(z)
-    return 2 * stats.norm.sf(np.abs(z))
+        return ndtr(z)
+    return 2 * ndtr(-np.abs(z))
 
 
 def _moran_z(moran_i: np.ndarray, zs: np.ndarray, k: np.ndarray) -> np.ndarray:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 import shapely
 from scipy import sparse
-from scipy.spatial import cKDTree
 
 from vrp.errors import VrpError
 
@@ -89,6 +88,8 @@ def distance_band(x, y, threshold: float) -> sparse.csr_array:
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise VrpError("point coordinates must be finite numbers (found NaN or infinity)")
     threshold = _positive(threshold, "distance-band threshold")
+    from scipy.spatial import cKDTree  # here: scipy.spatial is slow to import
+
     pairs = cKDTree(np.column_stack([x, y])).query_pairs(threshold, output_type="ndarray")
     i, j = pairs[:, 0], pairs[:, 1]
     return _binary_csr(np.concatenate([i, j]), np.concatenate([j, i]), x.size)

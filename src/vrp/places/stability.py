@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from vrp.errors import VrpError
 
@@ -212,6 +211,8 @@ def _average_ranks(v: np.ndarray) -> np.ndarray:
         n_at = np.bincount(c)
         below = np.cumsum(n_at) - n_at
         return (below + (n_at + 1) / 2)[c]
+    from scipy.stats import rankdata  # here: scipy.stats takes ~1 s to import
+
     return rankdata(v)
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vrp.errors import VrpError
+from vrp.errors import NothingToShow, VrpError
 from vrp.places.events import Events, area_polygons, study_area
 from vrp.places.grid import Units, grid_units, lsoa_units, suggest_cell_size
 
@@ -54,7 +54,8 @@ def build_units(ws, con, kind: str, cell: float | None, events: Events) -> Units
     elif events.n:
         bounds = (events.x.min(), events.y.min(), events.x.max(), events.y.max())
     else:
-        raise VrpError("no located events and no boundary: nothing to build a grid over")
+        raise NothingToShow("no located events and no boundaries loaded, so no study area: nothing to build a grid "
+                            "over (`vrp ingest reference boundaries FILE` gives the partnership's outline)")
     cell = cell or suggest_cell_size(bounds[2] - bounds[0], bounds[3] - bounds[1])
     return grid_units(kind, cell, bounds, area, study_area=label)
 

@@ -21,7 +21,8 @@ import pandas as pd
 
 from vrp.definitions import Definition, is_match_sql
 from vrp.disclosure import DisclosureRule, suppress
-from vrp.errors import VrpError
+from vrp import coverage as cover
+from vrp.errors import NothingToShow, VrpError
 from vrp.lake.read import DATASET_INFO, current_snapshots, loaded_datasets
 from vrp.lake.write import slug
 from vrp.measures.compute import PARTNERSHIP, area_list
@@ -496,6 +497,9 @@ def assemble(ws, start: str | None = None, end: str | None = None, definition_id
     protect = Protect(scope.rule, scope.protect)
     step("reading serious violence records")
     frame = records(con, scope)
+    if not frame["current"].any():
+        raise NothingToShow(f"no in-area {cover.noun(scope.dataset)} record in {scope.start} to {scope.end} matches "
+                            f"{scope.definition.id}: nothing to assess (choose another --definition or period)")
     areas = area_list(con, ws, scope.dataset)
     districts = [a for a in areas if a.level == "district"]
     codes = [d.code for d in districts]

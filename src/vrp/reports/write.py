@@ -20,6 +20,7 @@ import shapely
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markdown_it import MarkdownIt
 
+from vrp.errors import NothingToShow
 from vrp.lake.read import DATASET_INFO, current_snapshots, loaded_datasets
 from vrp.measures.catalogue import workspace_measures
 from vrp.measures.compute import PARTNERSHIP
@@ -77,8 +78,11 @@ def hotspots(ws, con, scope, districts: list, protect, geo: dict | None) -> dict
     the district holding its centre), with the share of serious violence and of area they hold,
     and the cell-level concentration. Cell counts pass the same suppression as everything else;
     for partners only cells holding at least the threshold's count are listed."""
-    pc = place_counts(ws, Query(definition=scope.definition.id, start=scope.start, end=scope.end,
-                                cell=HOTSPOT_CELL), con)
+    try:
+        pc = place_counts(ws, Query(definition=scope.definition.id, start=scope.start, end=scope.end,
+                                    cell=HOTSPOT_CELL), con, allow_empty=True)
+    except NothingToShow:  # no located record and no boundary: the report has no hotspot section
+        return {}
     u = pc.units
     polygons = u.polygons()
     # A cell with fewer offences than the suppression threshold is no hotspot and could not be shown.
