@@ -22,7 +22,8 @@ def two_forces(tmp_path, rows: int, months=("2025-01",)):
 
 
 def second_while_first_holds(seconds: float, ws, first, second, moment: str = "none"):
-    """Run an ingest of `second` while an ingest of `first` holds the register lock; the first must succeed."""
+    """Run an ingest of `second` while an ingest of `first` holds the register lock; the first must succeed.
+    The hold is long enough for the second to start, read and reach its commit on a busy machine."""
     holder = start_holding(seconds, ws, first)
     result = run(moment, ws, second)
     code_a, _out_a, err_a = finish(holder)
@@ -55,7 +56,7 @@ def test_the_same_file_at_once_is_loaded_once_and_the_other_says_why(ws, tmp_pat
     shared = police_files(tmp_path / "s", ["2025-01"], rows=500, force="Alpha Police", seed=1)
     extra = police_files(tmp_path / "x", ["2025-02"], rows=500, force="Alpha Police", seed=4)
     # the second reads the register before the first commits
-    code_b, out_b, err_b = second_while_first_holds(3, ws, shared, shared + extra)
+    code_b, out_b, err_b = second_while_first_holds(8, ws, shared, shared + extra)
     assert code_b == 1
     line = one_line_error(err_b)
     assert "loaded into this workspace by another command while this one ran" in line
@@ -70,7 +71,7 @@ def test_the_same_file_at_once_is_loaded_once_and_the_other_says_why(ws, tmp_pat
 
 def test_a_command_that_waits_too_long_gives_up_in_one_line(ws, tmp_path):
     a, b = two_forces(tmp_path, 300)
-    code_b, _out_b, err_b = second_while_first_holds(4, ws, a, b, moment="wait:1")
+    code_b, _out_b, err_b = second_while_first_holds(8, ws, a, b, moment="wait:1")
     assert code_b == 1
     assert "another command is writing to this workspace's register; try again" in one_line_error(err_b)
     state = lake_state(open_workspace(ws.root))  # the one that gave up left nothing behind
