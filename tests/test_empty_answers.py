@@ -104,7 +104,7 @@ def test_from_to_without_period_is_one_custom_period(pu):
 def test_show_range_with_a_gap_says_which_month_and_which_periods_fit(pu):
     refused(vrp("measures", "show", "-m", "S3-policeuk", "--from", "2025-01", "--to", "2025-12", "--json", W, pu.root),
             "S3-policeuk: 2025-01 to 2025-12 cannot be reported as one period", "no police.uk data loaded for 2025-04",
-            "period types that fit: month, quarter (--period)")
+            "period types that fit: month, quarter")
 
 
 def test_show_no_complete_financial_year(pu):

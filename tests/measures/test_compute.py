@@ -140,3 +140,22 @@ def test_missing_population_is_a_clear_error(tmp_path):
     ingest_police_uk(ws, [write_csv(tmp_path / "p.csv", ",".join(HEADER) + "\nx,2025-01,P,P,-1,50,X,E01000001,A 001A,Robbery,,\n")])
     with pytest.raises(VrpError, match="S3-policeuk is a rate per 100,000 residents but no population is loaded"):
         measure_rows(ws, ["S3-policeuk"])
+
+
+def test_period_types_that_fit_never_split_annual_data():
+    """Annual NHS admissions cover every month of their years, but cannot be cut into months or
+    quarters: the reason offers only period types that keep each financial year whole."""
+    from vrp.measures.catalogue import load_measures
+    from vrp.measures.compute import no_period_reason
+    from vrp.measures.periods import month_index
+
+    years = [(month_index(f"{y}-04"), month_index(f"{y + 1}-03")) for y in (2022, 2023, 2024)]
+    covered = {m for first, last in years for m in range(first, last + 1)}
+    measure = load_measures()["K1"]  # the shipped measures
+    beyond = no_period_reason(measure, "custom", covered, month_index("2025-01"), month_index("2025-12"),
+                              data_periods=years)
+    assert "no hospital admissions data loaded for 2025-04..2025-12" in beyond
+    assert "period types that fit" not in beyond  # nothing in 2025-01..2025-12 keeps a financial year whole
+    within = no_period_reason(measure, "calendar_year", covered, None, None, data_periods=years)
+    fits = within.split("period types that fit: ")[1].split(", ")
+    assert "financial_year" in fits and "month" not in fits and "quarter" not in fits

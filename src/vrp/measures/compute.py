@@ -91,7 +91,7 @@ class MeasureTable:
     def empty_reason(self) -> str:
         """Why no period can be reported, in one line (for a table with no reported period)."""
         return no_period_reason(self.measure, self.meta["period_type"], set(self.meta["covered_months"]),
-                                *self.meta["requested"])
+                                *self.meta["requested"], data_periods=self.meta["data_periods"])
 
     def left_out_note(self) -> str | None:
         """Periods inside the range asked for that are left out because a month has no data."""
@@ -109,10 +109,12 @@ KIND_NAMES = {"month": "month", "quarter": "calendar quarter", "financial_year":
               "custom": "custom period"}
 
 
-def no_period_reason(measure: Measure, kind: str, covered: set[int], start: int | None, end: int | None) -> str:
+def no_period_reason(measure: Measure, kind: str, covered: set[int], start: int | None, end: int | None,
+                     data_periods: list[tuple[int, int]] = ()) -> str:
     """One line on why no `kind` period of the measure can be reported for months start..end
     (month indexes; None: from the first or to the last loaded month), naming the months the
-    data cover and the period types that would give figures."""
+    data cover and the period types that would give figures (`data_periods`: the spans of months
+    that data longer than a month come in, which a period type must not split)."""
     noun = cover.noun(measure.dataset)
     if not covered:
         return f"{measure.id}: no month of {noun} data is loaded"
@@ -126,7 +128,7 @@ def no_period_reason(measure: Measure, kind: str, covered: set[int], start: int 
     where = (f"in {cover.span(first, last)} ({noun} data cover {have})" if start is not None or end is not None
              else f"in the loaded {noun} months, {have}")
     fits = [k for k in PERIOD_TYPES if k != kind
-            and choose_periods(k, covered, month_label(first), month_label(last), "previous")[0]]
+            and _fits(choose_periods(k, covered, month_label(first), month_label(last), "previous")[0], data_periods)]
     if kind == "custom":
         missing = [m for m in range(first, last + 1) if m not in covered]
         text = (f"{measure.id}: {cover.span(first, last)} cannot be reported as one period: no {noun} data loaded "
@@ -134,8 +136,14 @@ def no_period_reason(measure: Measure, kind: str, covered: set[int], start: int 
     else:
         text = f"{measure.id}: no complete {KIND_NAMES[kind]} {where}"
     if fits:
-        text += f"; period types that fit: {', '.join(fits)} (--period)"
+        text += f"; period types that fit: {', '.join(fits)}"
     return text
+
+
+def _fits(periods: list[Period], data_periods) -> bool:
+    """Some period to report, and none that would split data that come by several months (annual NHS data)."""
+    return bool(periods) and not any(p.first <= last and first <= p.last and not (p.first <= first and last <= p.last)
+                                     for p in periods for first, last in data_periods)
 
 
 def area_list(con, ws, dataset: str) -> list[Area]:
@@ -370,7 +378,8 @@ def compute(ws, con, measure: Measure, period_kind: str | None = None, start: st
             "incomplete_periods": [p.label for p in incomplete], "limits": measure.limits,
             "covered_months": sorted(covered),
             "missing_months": sorted({m for p in incomplete for m in p.months if m not in covered}),
-            "requested": (month_index(start) if start else None, month_index(end) if end else None)}
+            "requested": (month_index(start) if start else None, month_index(end) if end else None),
+            "data_periods": sorted({(int(f), int(la)) for f, la in zip(counts.first, counts.last) if la > f})}
     return MeasureTable(measure, areas, periods, len(report), totals, unknown, pop, base_index, meta)
 
 
