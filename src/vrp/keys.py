@@ -32,6 +32,7 @@ from vrp.errors import VrpError
 from vrp.ingest.people import PERSON_DATASETS
 from vrp.ingest.values import pseudonymiser
 from vrp.store import Snapshot, register_lock
+from vrp.workspace import read_key
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def rotate_key(ws, purpose: str | None) -> dict:
     if not resumed:
         pending.write_text(secrets.token_hex(32) + "\n")
         pending.chmod(0o600)
-    new_key = bytes.fromhex(pending.read_text().strip())
+    new_key = read_key(pending)
     try:
         with Session(ws.engine) as locked, locked.begin():
             register_lock(locked, "key rotation")  # no ingest commits under the old key meanwhile

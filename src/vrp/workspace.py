@@ -118,6 +118,11 @@ class Workspace:
         return Path(os.environ.get("VRP_KEY_FILE") or self.root / "secrets" / "pseudonym.key")
 
     @property
+    def staging_dir(self) -> Path:
+        """Where loads stage their files (and hold their lock files) before they commit: vrp.lake.runs."""
+        return self.lake / ".staging"
+
+    @property
     def identifiable_dir(self) -> Path:
         return self.root / "identifiable"
 
@@ -135,7 +140,7 @@ class Workspace:
     @cached_property
     def pseudonym_key(self) -> bytes:
         try:
-            return bytes.fromhex(self.key_path.read_text().strip())
+            return read_key(self.key_path)
         except FileNotFoundError:
             raise WorkspaceError(f"{self.key_path}: pseudonymisation key missing") from None
 
@@ -144,6 +149,11 @@ class Workspace:
         from vrp.store import open_engine
 
         return open_engine(self.database)
+
+
+def read_key(path: Path) -> bytes:
+    """A pseudonymisation key file: 32 bytes as hex on one line."""
+    return bytes.fromhex(Path(path).read_text().strip())
 
 
 def init_workspace(root: Path, name: str = "Violence Reduction Partnership", *, database: str | None = None) -> Workspace:
@@ -203,7 +213,7 @@ def open_workspace(root: Path) -> Workspace:
 def _staging_in_use(ws) -> bool:
     """Anything in lake/.staging (one directory read: opening a workspace imports nothing for it)."""
     try:
-        with os.scandir(ws.lake / ".staging") as entries:
+        with os.scandir(ws.staging_dir) as entries:
             return any(entries)
     except FileNotFoundError:
         return False

@@ -66,7 +66,7 @@ def lake_state(ws) -> dict:
     con = connect(ws)
     rows = con.execute("SELECT count(*) FROM police_uk").fetchone()[0] if registered else 0
     distinct = con.execute("SELECT count(DISTINCT crime_id) FROM police_uk").fetchone()[0] if registered else 0
-    staging = sorted(p.name for p in (ws.lake / ".staging").iterdir()) if (ws.lake / ".staging").is_dir() else []
+    staging = sorted(p.name for p in ws.staging_dir.iterdir()) if ws.staging_dir.is_dir() else []
     return {"registered": registered, "on_disk": on_disk, "rows": rows, "distinct": distinct, "staging": staging}
 
 

@@ -54,8 +54,7 @@ def ingest_files(ws, dataset: str, schema: pa.Schema, paths: list[Path], *, colu
                     known.add(sha)
                     check_header(path, ahead.take(path, "header"))
                     names = columns(path) if callable(columns) else columns
-                    load.add_file(_load_file(load, path, sha, names, normalise, partition, multiline,
-                                             ahead.batches(path)))
+                    load.add_file(_load_file(load, path, sha, len(names), partition, ahead.batches(path)))
                 if progress:
                     progress(path)
             run_id = load.commit()
@@ -84,7 +83,7 @@ class ReadAhead:
     BUDGET = 64 << 20
     SWITCH_INTERVAL = 0.001
 
-    def __init__(self, files: list[Path], columns, multiline: bool, prepare: Callable | None = None):
+    def __init__(self, files: list[Path], columns, multiline: bool, prepare: Callable):
         self._items: deque = deque()
         self._bytes = 0
         self._cond = threading.Condition()
@@ -143,8 +142,8 @@ class ReadAhead:
             # Parsed in this thread alone: the other core has the command's own thread.
             reader = CsvBatches(path, columns(path) if callable(columns) else columns, multiline, threads=False)
             for batch, first in reader:
-                prepared = self._prepare(batch) if self._prepare else None
-                size = batch.nbytes + (prepared[0].nbytes if prepared else 0)
+                prepared = self._prepare(batch)
+                size = batch.nbytes + prepared[0].nbytes
                 if not self._put(path, "batch", (batch, first, prepared), size):
                     return False
         except BaseException as exc:  # noqa: BLE001
@@ -197,7 +196,7 @@ class ReadBatches:
     def __init__(self, ahead: ReadAhead, path: Path):
         self._ahead, self.path, self.ragged = ahead, path, []
 
-    def __iter__(self) -> Iterator[tuple[pa.RecordBatch, int, tuple | None]]:
+    def __iter__(self) -> Iterator[tuple[pa.RecordBatch, int, tuple]]:
         while True:
             step, value = self._ahead._next(self.path)
             if isinstance(value, BaseException):
@@ -208,25 +207,23 @@ class ReadBatches:
             yield value
 
 
-def _load_file(load: Load, path: Path, sha: str, columns, normalise: Normalise, partition: Partition,
-               multiline: bool, batches: Iterable | None = None) -> FileLoad:
+def _load_file(load: Load, path: Path, sha: str, ncols: int, partition: Partition, batches: ReadBatches) -> FileLoad:
+    """Stage one file's validated batches (from the read-ahead) and count what was loaded and held back."""
     from vrp.lake.write import FileLoad
 
     file_load = FileLoad(path=path, sha256=sha, size=path.stat().st_size)
     provenance = {"source_file": scalar(path.name), "ingest_run": scalar(load.uuid),
                   "as_at": scalar(load.as_at, pa.date32())}
     rejected: list[tuple[int, str, str, str]] = []  # (record index, field, reason, raw row)
-    reader = CsvBatches(path, columns, multiline) if batches is None else batches
-    for batch, first, *prepared in reader:
-        table, _good, failures = prepared[0] if prepared and prepared[0] else normalise(batch, load.as_at)
+    for batch, first, (table, _good, failures) in batches:
         for name, value in provenance.items():
             table = table.append_column(name, pa.repeat(value, table.num_rows))
         for source, period, part in partition(table):
             load.write(source, period, part)
         file_load.rows_loaded += table.num_rows
         rejected.extend((first + i, field, reason, row_text(batch, i)) for i, field, reason in failures)
-    if rejected or reader.ragged:
-        _quarantine_with_lines(file_load, path, len(columns), rejected)
+    if rejected or batches.ragged:
+        _quarantine_with_lines(file_load, path, ncols, rejected)
     return file_load
 
 

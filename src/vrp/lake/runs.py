@@ -11,7 +11,6 @@ import os
 import shutil
 from datetime import datetime
 
-STAGING = ".staging"
 # A staging folder without a lock file is a run that died between the two (or one just starting);
 # only one older than this is swept.
 ORPHAN_AGE_SECONDS = 600
@@ -19,7 +18,7 @@ ORPHAN_AGE_SECONDS = 600
 
 def hold_run_lock(ws, run_uuid: str) -> int:
     """Create lake/.staging/RUN.lock and hold an exclusive lock on it for the life of the run."""
-    staging = ws.lake / STAGING
+    staging = ws.staging_dir
     staging.mkdir(parents=True, exist_ok=True)
     path = staging / f"{run_uuid}.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
@@ -37,7 +36,7 @@ def sweep_dead_runs(ws) -> list[str]:
     files are removed unless the register holds the run (it died after committing, before
     cleaning up); its staging folder and then its lock file go in any case.
     """
-    staging = ws.lake / STAGING
+    staging = ws.staging_dir
     if not staging.is_dir():
         return []
     swept = []
@@ -78,4 +77,4 @@ def _remove_run_leftovers(ws, run_uuid: str) -> None:
         for path in [*ws.lake.glob(f"*/source=*/period=*/{run_uuid}.parquet"),
                      *ws.identifiable_dir.glob(f"*/{run_uuid}.parquet")]:
             path.unlink(missing_ok=True)
-    shutil.rmtree(ws.lake / STAGING / run_uuid, ignore_errors=True)
+    shutil.rmtree(ws.staging_dir / run_uuid, ignore_errors=True)

@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session
 
 from vrp.errors import VrpError
 from vrp.lake.read import DATASET_INFO
-from vrp.lake.runs import STAGING, hold_run_lock
+from vrp.lake.runs import hold_run_lock
 from vrp.store import Dataset, IngestRun, QuarantineRow, Snapshot, SourceFile, register_lock
+from vrp.workspace import read_key
 
 RAW_LIMIT = 2000  # characters of a quarantined row kept for the analyst to see
 
@@ -78,7 +79,7 @@ class Load:
         self.uuid = uuid.uuid4().hex
         self.started_at = datetime.now()
         self._lock_fd = hold_run_lock(ws, self.uuid)
-        self.staging = ws.lake / STAGING / self.uuid
+        self.staging = ws.staging_dir / self.uuid
         self.files: list[FileLoad] = []
         self._writers: dict[tuple[str, str], tuple[pq.ParquetWriter, Path]] = {}
         self._rows: dict[tuple[str, str], int] = {}
@@ -169,7 +170,7 @@ class Load:
 
     def _refuse_if_key_rotated_meanwhile(self) -> None:
         used = self.ws.__dict__.get("pseudonym_key")  # set only if this run pseudonymised anything
-        if used is not None and bytes.fromhex(self.ws.key_path.read_text().strip()) != used:
+        if used is not None and read_key(self.ws.key_path) != used:
             raise ChangedMeanwhile("the pseudonymisation key was rotated while this command ran; "
                                    "nothing from this run was loaded: run it again")
 
@@ -177,7 +178,7 @@ class Load:
         """Staging folder first, lock file last: a lock file without a folder is harmless."""
         shutil.rmtree(self.staging, ignore_errors=True)
         if self._lock_fd is not None:
-            (self.ws.lake / STAGING / f"{self.uuid}.lock").unlink(missing_ok=True)
+            (self.ws.staging_dir / f"{self.uuid}.lock").unlink(missing_ok=True)
             os.close(self._lock_fd)
             self._lock_fd = None
 
