@@ -159,3 +159,11 @@ def test_period_types_that_fit_never_split_annual_data():
     within = no_period_reason(measure, "calendar_year", covered, None, None, data_periods=years)
     fits = within.split("period types that fit: ")[1].split(", ")
     assert "financial_year" in fits and "month" not in fits and "quarter" not in fits
+
+
+def test_measures_left_out_for_one_reason_are_named_together():
+    from vrp.measures.report import merge_reasons
+
+    assert merge_reasons(["K1: annual data", "K1-all: annual data", "S3: no extract"]) == \
+        "K1, K1-all: annual data; S3: no extract"
+    assert merge_reasons([]) == ""

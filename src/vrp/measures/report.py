@@ -70,11 +70,11 @@ def measure_rows(ws, ids: list[str] | None, by: str = "district", period: str | 
     if skipped is not None:
         skipped += reasons
     if not rows:
-        raise NothingToShow(f"no measure whose data are loaded can be reported: {_merge(reasons)}")
+        raise NothingToShow(f"no measure whose data are loaded can be reported: {merge_reasons(reasons)}")
     return rows
 
 
-def _merge(reasons: list[str]) -> str:
+def merge_reasons(reasons: list[str]) -> str:
     """'A: why; B: why' with measures that share a reason named together ('A, B: why')."""
     by_reason: dict[str, list[str]] = {}
     for r in reasons:

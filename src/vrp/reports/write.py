@@ -24,6 +24,7 @@ from vrp.errors import NothingToShow
 from vrp.lake.read import DATASET_INFO, current_snapshots, loaded_datasets
 from vrp.measures.catalogue import workspace_measures
 from vrp.measures.compute import PARTNERSHIP
+from vrp.measures.report import merge_reasons
 from vrp.places.events import area_polygons
 from vrp.places.hotspots import Query, place_counts
 from vrp.reports import charts, findings, maps
@@ -325,7 +326,7 @@ def write_sna(ws, out: Path, start: str | None = None, end: str | None = None, d
                "overview": overview, "districts": districts, "comparison": content["comparison"],
                "register": register, "gaps": data_gaps(scope, loaded), "recommendations": rec_html,
                "recommendations_path": str(RECOMMENDATIONS), "cohorts": cohorts, "noun": noun,
-               "seasonality": content["seasonality"], "skipped": content["skipped_measures"]}
+               "seasonality": content["seasonality"], "skipped": merge_reasons(content["skipped_measures"])}
     step("writing HTML and PDF")
     return _write(out, context, pdf)
 
